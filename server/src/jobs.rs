@@ -1,0 +1,401 @@
+//! Jobs at the API edge: parsing a create request into a valid [`JobRequest`]
+//! (the platform rules come from `extension-core`), and the JSON views of a
+//! stored job.
+
+use extension_core::media::infer_from_filename;
+use extension_core::rules::{validate_post, MediaItem, RuleViolation};
+use extension_core::{JobStatus, JobType, Platform, PlatformPayload};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Millis;
+use crate::error::ApiError;
+use crate::store::JobRecord;
+
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+const MAX_MEDIA_URL: usize = 4096;
+
+/// A create-job request that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRequest {
+    pub job_type: JobType,
+    pub platform: Platform,
+    pub text: String,
+    pub media_paths: Vec<String>,
+    pub platform_payload: Option<PlatformPayload>,
+    pub idempotency_key: Option<String>,
+}
+
+impl From<RuleViolation> for ApiError {
+    fn from(v: RuleViolation) -> Self {
+        ApiError::bad_request(v.code, v.message).with_field(v.field)
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::invalid_field(
+            field,
+            format!("{field} must be a string"),
+        )),
+    }
+}
+
+impl JobRequest {
+    /// Parses the JSON body of `POST /v1/jobs` or `POST /v1/jobs/tweet`.
+    pub fn parse(body: &Value) -> Result<JobRequest, ApiError> {
+        let obj = body.as_object().ok_or_else(|| {
+            ApiError::bad_request("INVALID_JSON", "The request body must be a JSON object.")
+        })?;
+
+        let job_type = match optional_string(obj, "type")? {
+            None => JobType::Post,
+            Some(t) => JobType::parse(&t).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "type",
+                    format!("unknown job type {t:?}: expected post, facebook_group_join or facebook_group_status"),
+                )
+            })?,
+        };
+        let platform = match optional_string(obj, "platform")? {
+            None => Platform::X,
+            Some(p) => p.parse::<Platform>().map_err(|e| {
+                ApiError::bad_request("UNKNOWN_PLATFORM", e.to_string()).with_field("platform")
+            })?,
+        };
+        let text = optional_string(obj, "text")?.unwrap_or_default();
+        let media_paths = parse_media_paths(obj.get("mediaPaths"))?;
+        let platform_payload = parse_payload(obj.get("platformPayload"), platform)?;
+        let idempotency_key = optional_string(obj, "idempotencyKey")?;
+        if let Some(k) = &idempotency_key {
+            if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY {
+                return Err(ApiError::invalid_field(
+                    "idempotencyKey",
+                    format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+                ));
+            }
+        }
+
+        if job_type.is_group_action() {
+            if platform != Platform::Facebook {
+                return Err(ApiError::invalid_field(
+                    "platform",
+                    format!("{} jobs are for platform facebook", job_type.as_str()),
+                ));
+            }
+            if platform_payload.is_none() {
+                return Err(ApiError::bad_request(
+                    "GROUP_REQUIRED",
+                    format!(
+                        "{} jobs need platformPayload.groupId or platformPayload.groupUrl",
+                        job_type.as_str()
+                    ),
+                )
+                .with_field("platformPayload"));
+            }
+            if !text.is_empty() {
+                return Err(ApiError::invalid_field(
+                    "text",
+                    format!("{} jobs take no text", job_type.as_str()),
+                ));
+            }
+            if !media_paths.is_empty() {
+                return Err(ApiError::invalid_field(
+                    "mediaPaths",
+                    format!("{} jobs take no media", job_type.as_str()),
+                ));
+            }
+        } else {
+            let items: Vec<MediaItem> = media_paths
+                .iter()
+                .map(|url| {
+                    let t = infer_from_filename(url);
+                    MediaItem {
+                        kind: t.map(|t| t.kind),
+                        mime: t.map(|t| t.mime),
+                    }
+                })
+                .collect();
+            validate_post(platform, &text, &items)?;
+        }
+
+        Ok(JobRequest {
+            job_type,
+            platform,
+            text,
+            media_paths,
+            platform_payload,
+            idempotency_key,
+        })
+    }
+
+    /// A digest of what the request asks for, to tell an idempotent replay
+    /// from a reused key.
+    pub fn request_hash(&self) -> String {
+        let canonical = serde_json::json!({
+            "type": self.job_type,
+            "platform": self.platform,
+            "text": self.text,
+            "mediaPaths": self.media_paths,
+            "platformPayload": self.platform_payload,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+fn parse_media_paths(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "mediaPaths",
+                "mediaPaths must be an array of URLs",
+            ))
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = format!("mediaPaths[{i}]");
+            let s = item.as_str().ok_or_else(|| {
+                ApiError::invalid_field(&field, format!("{field} must be a URL string"))
+            })?;
+            let ok = s.len() <= MAX_MEDIA_URL
+                && url::Url::parse(s)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                return Err(ApiError::invalid_field(
+                    &field,
+                    format!("{field} must be an http(s) URL"),
+                ));
+            }
+            Ok(s.to_string())
+        })
+        .collect()
+}
+
+fn parse_payload(
+    value: Option<&Value>,
+    platform: Platform,
+) -> Result<Option<PlatformPayload>, ApiError> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(o)) if o.is_empty() => return Ok(None),
+        Some(Value::Object(o)) => o,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "platformPayload",
+                "platformPayload must be an object",
+            ))
+        }
+    };
+    if !platform.accepts_platform_payload() {
+        return Err(ApiError::bad_request(
+            "PLATFORM_PAYLOAD_NOT_SUPPORTED",
+            format!(
+                "platformPayload is only for facebook (groups); {} takes none",
+                platform
+            ),
+        )
+        .with_field("platformPayload"));
+    }
+    if let Some(k) = obj.keys().find(|k| *k != "groupId" && *k != "groupUrl") {
+        return Err(ApiError::invalid_field(
+            &format!("platformPayload.{k}"),
+            format!("unknown field platformPayload.{k}: expected groupId or groupUrl"),
+        ));
+    }
+    let group_id =
+        optional_string(obj, "groupId").map_err(|e| e.with_field("platformPayload.groupId"))?;
+    let group_url =
+        optional_string(obj, "groupUrl").map_err(|e| e.with_field("platformPayload.groupUrl"))?;
+    if let Some(id) = &group_id {
+        if id.is_empty()
+            || id.len() > 128
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        {
+            return Err(ApiError::invalid_field(
+                "platformPayload.groupId",
+                "platformPayload.groupId must be a group id (digits) or the group's short name",
+            ));
+        }
+    }
+    if let Some(u) = &group_url {
+        let valid = url::Url::parse(u).is_ok_and(|url| {
+            url.scheme() == "https"
+                && url
+                    .host_str()
+                    .is_some_and(|h| h == "facebook.com" || h.ends_with(".facebook.com"))
+                && url.path().starts_with("/groups/")
+                && url.path().len() > "/groups/".len()
+        });
+        if !valid {
+            return Err(ApiError::invalid_field(
+                "platformPayload.groupUrl",
+                "platformPayload.groupUrl must be a https://www.facebook.com/groups/… URL",
+            ));
+        }
+    }
+    match (group_id, group_url) {
+        (Some(_), Some(_)) => Err(ApiError::invalid_field(
+            "platformPayload",
+            "give platformPayload.groupId or platformPayload.groupUrl, not both",
+        )),
+        (group_id, group_url) => Ok(Some(PlatformPayload {
+            group_id,
+            group_url,
+        })),
+    }
+}
+
+/// A job as the API shows it. The public status view leaves out everything
+/// after `details`; the owner (with the tenant's key) sees all of it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub platform: Platform,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: Millis,
+    /// Milliseconds since the Unix epoch.
+    pub updated_at: Millis,
+    /// The live URL of the published post (succeeded post jobs).
+    pub post_url: Option<String>,
+    /// What went wrong (failed jobs).
+    pub error: Option<String>,
+    /// The failure code (failed jobs), e.g. `not_logged_in`.
+    pub error_code: Option<String>,
+    /// Result details, e.g. `{"buttonState": "joined"}` for group jobs.
+    pub details: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_paths: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_payload: Option<PlatformPayload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// How many times the job was handed to an extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<i64>,
+}
+
+impl JobView {
+    /// What anyone with the job id may see: no text, no media, no tenant.
+    pub fn public(job: &JobRecord) -> JobView {
+        JobView {
+            id: job.id.clone(),
+            job_type: job.job_type,
+            status: job.status,
+            platform: job.platform,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            post_url: job.post_url.clone(),
+            error: job.error.clone(),
+            error_code: job.error_code.clone(),
+            details: job.details.clone(),
+            tenant_id: None,
+            text: None,
+            media_paths: None,
+            platform_payload: None,
+            idempotency_key: None,
+            attempts: None,
+        }
+    }
+
+    /// Everything, for the tenant that owns the job.
+    pub fn owner(job: &JobRecord) -> JobView {
+        JobView {
+            tenant_id: Some(job.tenant_id.clone()),
+            text: Some(job.text.clone()),
+            media_paths: Some(job.media_paths.clone()),
+            platform_payload: job.platform_payload.clone(),
+            idempotency_key: job.idempotency_key.clone(),
+            attempts: Some(job.attempts),
+            ..JobView::public(job)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(body: Value) -> ApiError {
+        JobRequest::parse(&body).expect_err("should be refused")
+    }
+
+    #[test]
+    fn defaults_to_an_x_post() {
+        let r = JobRequest::parse(&json!({"text": "hi"})).unwrap();
+        assert_eq!(
+            (r.job_type, r.platform, r.text.as_str()),
+            (JobType::Post, Platform::X, "hi")
+        );
+    }
+
+    #[test]
+    fn refuses_bad_fields_with_the_field_named() {
+        assert_eq!(err(json!({"text": ""})).field.as_deref(), Some("text"));
+        assert_eq!(
+            err(json!({"text": "a", "platform": "myspace"})).code,
+            "UNKNOWN_PLATFORM"
+        );
+        assert_eq!(
+            err(json!({"text": "a", "platformPayload": {"groupId": "1"}})).code,
+            "PLATFORM_PAYLOAD_NOT_SUPPORTED"
+        );
+        assert_eq!(
+            err(json!({"text": "a", "mediaPaths": ["ftp://x/y"]}))
+                .field
+                .as_deref(),
+            Some("mediaPaths[0]")
+        );
+        assert_eq!(err(json!({"text": 5})).field.as_deref(), Some("text"));
+        assert_eq!(err(json!([1])).code, "INVALID_JSON");
+        assert_eq!(
+            err(json!({"type": "facebook_group_join", "platform": "facebook"})).code,
+            "GROUP_REQUIRED"
+        );
+        assert_eq!(
+            err(json!({"text": "a", "platform": "facebook", "platformPayload": {"groupUrl": "https://evil.example/groups/1"}}))
+                .field
+                .as_deref(),
+            Some("platformPayload.groupUrl")
+        );
+    }
+
+    #[test]
+    fn group_jobs_parse() {
+        let r = JobRequest::parse(
+            &json!({"type": "facebook_group_status", "platform": "facebook",
+            "platformPayload": {"groupUrl": "https://www.facebook.com/groups/1577315533418837"}}),
+        )
+        .unwrap();
+        assert_eq!(r.job_type, JobType::FacebookGroupStatus);
+        assert!(r.platform_payload.unwrap().group_url.is_some());
+    }
+
+    #[test]
+    fn request_hash_tells_bodies_apart() {
+        let a = JobRequest::parse(&json!({"text": "a", "idempotencyKey": "k"})).unwrap();
+        let b = JobRequest::parse(&json!({"text": "b", "idempotencyKey": "k"})).unwrap();
+        let a2 = JobRequest::parse(&json!({"text": "a", "idempotencyKey": "k", "platform": "x"}))
+            .unwrap();
+        assert_ne!(a.request_hash(), b.request_hash());
+        assert_eq!(a.request_hash(), a2.request_hash());
+    }
+}

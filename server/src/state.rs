@@ -1,0 +1,74 @@
+//! Shared application state handed to every route.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::clock::{Clock, Millis};
+use crate::notify::Notifier;
+use crate::store::Store;
+
+/// Tunables of a running server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of returned links, without a trailing slash.
+    pub public_url: String,
+    /// How long a lease lasts without a progress report.
+    pub lease_ms: i64,
+    /// Quota of tenants created without one.
+    pub default_quota: i64,
+    /// Lifetime of a 6-digit pairing code.
+    pub pairing_code_ttl_ms: i64,
+    /// Wrong pairing codes allowed per tenant within `pair_failure_window_ms`.
+    pub pair_failures_per_tenant: i64,
+    /// Wrong pairing codes allowed per client address within the window.
+    pub pair_failures_per_address: i64,
+    pub pair_failure_window_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:8080".into(),
+            lease_ms: 120_000,
+            default_quota: 1000,
+            pairing_code_ttl_ms: 10 * 60_000,
+            pair_failures_per_tenant: 10,
+            pair_failures_per_address: 20,
+            pair_failure_window_ms: 10 * 60_000,
+        }
+    }
+}
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Notifier,
+    pub settings: Settings,
+}
+
+/// Cheap to clone; everything routes need.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            clock,
+            notifier: Notifier::default(),
+            settings,
+        }))
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,249 @@
+//! Persistence. One [`Store`] interface owns every state transition of a job;
+//! [`sql::SqlStore`] implements it on SQLite (the embedded default) and on
+//! PostgreSQL.
+
+pub mod sql;
+
+use async_trait::async_trait;
+use extension_core::{JobStatus, JobType, Platform, PlatformPayload, ProgressStage};
+use serde_json::Value;
+
+use crate::clock::Millis;
+
+pub use sql::SqlStore;
+
+/// A failure of the storage layer. Never shown to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An account: its jobs, devices and API key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    /// Jobs per calendar month (UTC).
+    pub quota: i64,
+    pub created_at: Millis,
+}
+
+/// A browser extension install, from registration to pairing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub name: String,
+    pub pairing_code: Option<String>,
+    pub code_expires_at: Millis,
+    pub poll_token_hash: String,
+    pub token_issued: bool,
+    pub paired_at: Option<Millis>,
+    pub last_seen_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+    pub pack_version: Option<String>,
+    pub created_at: Millis,
+}
+
+/// A job to insert.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub tenant_id: String,
+    pub job_type: JobType,
+    pub platform: Platform,
+    pub text: String,
+    pub media_paths: Vec<String>,
+    pub platform_payload: Option<PlatformPayload>,
+    pub idempotency_key: Option<String>,
+    /// Hash of the request's meaningful fields, to tell a replay from a reuse.
+    pub request_hash: String,
+    pub created_at: Millis,
+}
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub job_type: JobType,
+    pub platform: Platform,
+    pub text: String,
+    pub media_paths: Vec<String>,
+    pub platform_payload: Option<PlatformPayload>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub status: JobStatus,
+    pub device_id: Option<String>,
+    pub lease_expires_at: Option<Millis>,
+    pub submitting_at: Option<Millis>,
+    pub attempts: i64,
+    pub post_url: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub details: Option<Value>,
+    pub pack_version: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub finished_at: Option<Millis>,
+}
+
+/// What `create_job` did.
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Created(JobRecord),
+    /// The idempotency key was used before with the same request.
+    Replayed(JobRecord),
+    /// The idempotency key was used before with a different request.
+    KeyReused(JobRecord),
+    QuotaExceeded {
+        used: i64,
+        quota: i64,
+    },
+}
+
+/// A job's final result as reported by the extension.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub status: JobStatus,
+    pub post_url: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub details: Option<Value>,
+    pub pack_version: Option<String>,
+    /// Hash of the ack, to accept an identical repeat and refuse a different one.
+    pub ack_hash: String,
+}
+
+/// What `complete_job` did.
+#[derive(Debug, Clone)]
+pub enum AckOutcome {
+    Completed(JobRecord),
+    /// The same device already sent this exact ack.
+    Duplicate(JobRecord),
+    /// The ack conflicts with the job's state: the device does not hold the
+    /// lease, or the job already ended differently.
+    Conflict(JobRecord),
+    NotFound,
+}
+
+/// What `report_progress` did.
+#[derive(Debug, Clone)]
+pub enum ProgressOutcome {
+    Accepted(JobRecord),
+    /// The device does not hold a live lease on the job.
+    NotHolder(JobRecord),
+    NotFound,
+}
+
+/// What `pair_device` did.
+#[derive(Debug, Clone)]
+pub enum PairOutcome {
+    Paired(Device),
+    /// No live code matches (wrong, used or expired).
+    NoSuchCode,
+}
+
+/// Job counts of one platform (or of all).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    pub created: i64,
+    pub queued: i64,
+    pub processing: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+}
+
+/// Jobs created since a point in time, by platform.
+#[derive(Debug, Clone, Default)]
+pub struct UsageCounts {
+    pub total: Counts,
+    pub by_platform: Vec<(Platform, Counts)>,
+}
+
+/// Leases that ran out, as handled by `expire_leases`.
+#[derive(Debug, Clone, Default)]
+pub struct Expired {
+    /// Tenants whose jobs went back to `queued` (their devices should be woken).
+    pub requeued_tenants: Vec<String>,
+    /// Jobs failed with `outcome_unknown`.
+    pub failed_unknown: u64,
+}
+
+/// The persistence interface. Every job state transition happens here, each
+/// as one atomic conditional statement.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- tenants
+    async fn create_tenant(&self, tenant: &Tenant, api_key_hash: &str) -> StoreResult<()>;
+    async fn tenant_count(&self) -> StoreResult<i64>;
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenant_by_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Tenant>>;
+    /// Replaces the tenant's key hash; false when the tenant does not exist.
+    async fn rotate_key(&self, tenant_id: &str, api_key_hash: &str) -> StoreResult<bool>;
+
+    // --- devices and pairing
+    /// Inserts a device awaiting pairing; false when its code is taken by a live one.
+    async fn register_device(&self, device: &Device) -> StoreResult<bool>;
+    async fn device(&self, id: &str) -> StoreResult<Option<Device>>;
+    /// Binds the device holding this live code to the tenant and kills the code.
+    async fn pair_device(
+        &self,
+        code: &str,
+        tenant_id: &str,
+        now: Millis,
+    ) -> StoreResult<PairOutcome>;
+    /// Stores the device token hash if none was issued yet; false otherwise.
+    async fn issue_device_token(&self, device_id: &str, token_hash: &str) -> StoreResult<bool>;
+    async fn device_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Device>>;
+    async fn touch_device(&self, device_id: &str, now: Millis) -> StoreResult<()>;
+    async fn paired_device_count(&self, tenant_id: &str) -> StoreResult<i64>;
+    async fn record_pair_failure(&self, scopes: &[String], now: Millis) -> StoreResult<()>;
+    async fn pair_failures_since(&self, scope: &str, since: Millis) -> StoreResult<i64>;
+
+    // --- jobs
+    /// Inserts the job unless its idempotency key exists or the tenant's
+    /// quota (jobs created since `period_start`) is used up.
+    async fn create_job(
+        &self,
+        job: &NewJob,
+        quota: i64,
+        period_start: Millis,
+    ) -> StoreResult<CreateOutcome>;
+    async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>>;
+    /// Leases the tenant's oldest queued job to the device until `now + lease_ms`.
+    async fn lease_next(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        now: Millis,
+        lease_ms: i64,
+    ) -> StoreResult<Option<JobRecord>>;
+    /// Records progress by the lease holder and renews its lease.
+    async fn report_progress(
+        &self,
+        job_id: &str,
+        device_id: &str,
+        stage: ProgressStage,
+        now: Millis,
+        lease_ms: i64,
+    ) -> StoreResult<ProgressOutcome>;
+    async fn complete_job(
+        &self,
+        job_id: &str,
+        device_id: &str,
+        completion: &Completion,
+        now: Millis,
+    ) -> StoreResult<AckOutcome>;
+    /// Requeues leases that ran out before `submitting`; fails with
+    /// `outcome_unknown` those that ran out after it.
+    async fn expire_leases(&self, now: Millis) -> StoreResult<Expired>;
+    async fn usage(&self, tenant_id: &str, since: Millis) -> StoreResult<UsageCounts>;
+}
