@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Claw Post build script. Everything a fresh machine needs goes through here.
+#
+#   ./build.sh run [SERVER ARGS...]   build, then start the server on the embedded SQLite default
+#   ./build.sh test [--no-postgres]   install what the tests need, then run every test
+#   ./build.sh build                  build the server (release) and the extension (dist/extension)
+#   ./build.sh e2e [DIR...]           run end-to-end scenarios (see shared spec)
+#   ./build.sh help
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+POSTGRES_URL_DEFAULT="postgres://postgres@127.0.0.1:5432/test"
+
+build_server() {
+  log "Building the server (release)"
+  cargo build --release -p clawpost-server
+}
+
+build_extension() {
+  # The extension build (Rust → WASM, dist/extension) lives in its own script
+  # once the extension exists.
+  if [ -x "$ROOT/scripts/build-extension.sh" ]; then
+    "$ROOT/scripts/build-extension.sh"
+  else
+    mkdir -p dist/extension
+    cp manifest.json dist/extension/ 2>/dev/null || true
+  fi
+}
+
+postgres_reachable() {
+  local url=${CLAWPOST_TEST_POSTGRES_URL:-$POSTGRES_URL_DEFAULT}
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -d "$url" >/dev/null 2>&1
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+  fi
+}
+
+ensure_postgres() {
+  if postgres_reachable; then return 0; fi
+  # A local cluster that is installed but stopped can be started.
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    log "Starting the local PostgreSQL cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start >/dev/null 2>&1 || true
+    for _ in $(seq 1 30); do postgres_reachable && return 0; sleep 1; done
+  fi
+  die "PostgreSQL is unreachable at ${CLAWPOST_TEST_POSTGRES_URL:-$POSTGRES_URL_DEFAULT}.
+Start it, point CLAWPOST_TEST_POSTGRES_URL at a database, or run './build.sh test --no-postgres'."
+}
+
+cmd_run() {
+  build_server
+  build_extension
+  log "Starting the server (Ctrl-C stops it)"
+  echo "Extension folder to load in Chrome (chrome://extensions → Developer mode → Load unpacked): $ROOT/dist/extension" >&2
+  exec "$ROOT/target/release/clawpost-server" serve "$@"
+}
+
+cmd_test() {
+  local no_postgres=0
+  for arg in "$@"; do
+    case "$arg" in
+      --no-postgres) no_postgres=1 ;;
+      *) die "unknown test option: $arg" ;;
+    esac
+  done
+  local skip=()
+  if [ "$no_postgres" = 1 ]; then
+    log "Skipping the PostgreSQL half of the suite (--no-postgres)"
+    skip=(--skip postgres)
+  else
+    ensure_postgres
+  fi
+  log "Checking formatting"
+  cargo fmt --all -- --check
+  log "Running clippy"
+  cargo clippy --workspace --all-targets -- -D warnings
+  log "Running the workspace tests"
+  cargo test --workspace -- "${skip[@]}"
+}
+
+cmd_e2e() {
+  [ -x "$ROOT/scripts/e2e.sh" ] || die "the end-to-end runner is not built yet"
+  exec "$ROOT/scripts/e2e.sh" "$@"
+}
+
+main() {
+  local cmd=${1:-help}
+  shift || true
+  case "$cmd" in
+    run) cmd_run "$@" ;;
+    test) cmd_test "$@" ;;
+    build) build_server; build_extension ;;
+    e2e) cmd_e2e "$@" ;;
+    help|-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command: $cmd (try ./build.sh help)" ;;
+  esac
+}
+
+main "$@"
