@@ -7,13 +7,18 @@
 //! - [`media`]: the media types Claw Post recognises, by MIME type, file name
 //!   or content.
 //! - [`rules`]: per-platform text and media limits, defined once.
+//! - [`pack`]: selector packs, the platforms' composer flows as data.
+//! - [`engine`]: the pure state machine that runs a pack, and the DOM
+//!   agent's wire types.
 //!
 //! This crate builds natively and for `wasm32-unknown-unknown`; it must never
 //! depend on an async runtime, a database or a DOM.
 
+pub mod engine;
 pub mod error_code;
 pub mod job;
 pub mod media;
+pub mod pack;
 pub mod platform;
 pub mod rules;
 

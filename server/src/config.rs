@@ -108,6 +108,72 @@ pub struct ServeArgs {
         global = true
     )]
     pub lease_seconds: u32,
+    /// Where uploaded media is stored: an S3-compatible bucket URL such as
+    /// `s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1` (AWS
+    /// credentials from the standard AWS_* variables). Defaults to the
+    /// folder `media` in the data folder.
+    #[arg(long, env = "CLAWPOST_MEDIA_STORE_URL", global = true)]
+    pub media_store_url: Option<String>,
+    /// Accept media URLs of other hosts in job mediaPaths (by default only
+    /// media uploaded to this server).
+    #[arg(long, env = "CLAWPOST_ALLOW_EXTERNAL_MEDIA", global = true)]
+    pub allow_external_media: bool,
+    /// OpenID Connect issuer for dashboard sign-in and extension auto-pairing
+    /// (its `/.well-known/openid-configuration` is fetched).
+    #[arg(
+        long,
+        env = "CLAWPOST_OIDC_ISSUER",
+        default_value = crate::dashboard::oidc::GOOGLE_ISSUER,
+        global = true
+    )]
+    pub oidc_issuer: String,
+    /// The dashboard's OpenID client id; sign-in through the provider is
+    /// offered only when it is set (sign-in with the API key always is).
+    /// Register `PUBLIC_URL/login/callback` as its redirect URI.
+    #[arg(long, env = "CLAWPOST_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+    /// The dashboard's OpenID client secret.
+    #[arg(
+        long,
+        env = "CLAWPOST_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub oidc_client_secret: Option<SecretString>,
+    /// The browser extension's OpenID client id: ID tokens issued to it are
+    /// accepted by `POST /v1/connect/google` (besides the dashboard's).
+    #[arg(long, env = "CLAWPOST_OIDC_EXTENSION_CLIENT_ID", global = true)]
+    pub oidc_extension_client_id: Option<String>,
+}
+
+/// A secret setting: never shown by `Debug`, so it cannot reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretString(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretString(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for SecretString {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretString(s.to_string()))
+    }
 }
 
 impl ServeArgs {
@@ -117,5 +183,21 @@ impl ServeArgs {
             .unwrap_or_else(|| format!("http://{}", self.bind))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// The OpenID Connect settings given on the command line.
+    pub fn oidc(&self) -> crate::dashboard::oidc::OidcSettings {
+        crate::dashboard::oidc::OidcSettings {
+            issuer: self.oidc_issuer.clone(),
+            client_id: self.oidc_client_id.clone().filter(|s| !s.is_empty()),
+            client_secret: self
+                .oidc_client_secret
+                .clone()
+                .filter(|s| !s.expose().is_empty()),
+            extension_client_id: self
+                .oidc_extension_client_id
+                .clone()
+                .filter(|s| !s.is_empty()),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Jobs at the API edge: parsing a create request into a valid [`JobRequest`]
-//! (the platform rules come from `extension-core`), and the JSON views of a
-//! stored job.
+//! (the platform rules come from `extension-core`), the one create path that
+//! the REST routes and the MCP tools share ([`check`], [`create`]), and the
+//! JSON views of a stored job.
 
 use extension_core::media::infer_from_filename;
 use extension_core::rules::{validate_post, MediaItem, RuleViolation};
@@ -9,9 +10,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::clock::Millis;
+use axum::http::StatusCode;
+
+use crate::clock::{month_bounds, Millis};
 use crate::error::ApiError;
-use crate::store::JobRecord;
+use crate::state::AppState;
+use crate::store::{CreateOutcome, JobRecord, NewJob, Tenant};
 
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 const MAX_MEDIA_URL: usize = 4096;
@@ -130,6 +134,16 @@ impl JobRequest {
             platform_payload,
             idempotency_key,
         })
+    }
+
+    /// Checks a post against its platform's rules again, with the media
+    /// types known for certain (e.g. from uploaded media's records) instead
+    /// of those inferred from the URLs. Jobs without media pass.
+    pub fn validate_media(&self, items: &[MediaItem]) -> Result<(), ApiError> {
+        if self.job_type.is_group_action() {
+            return Ok(());
+        }
+        Ok(validate_post(self.platform, &self.text, items)?)
     }
 
     /// A digest of what the request asks for, to tell an idempotent replay
@@ -253,6 +267,103 @@ fn parse_payload(
             group_url,
         })),
     }
+}
+
+const NOT_PAIRED: &str = "Extension not paired. No active extension is paired for this account. \
+    Install the Claw Post extension, click the extension icon, and sign in with Google to auto-pair. \
+    If needed, use the Dashboard 6-digit code as fallback.";
+
+/// Checks a create request completely, creating nothing: the body's fields,
+/// the platform's rules, and the media it names (which must be the tenant's
+/// own live uploads, or allowed external URLs).
+pub async fn check(
+    state: &AppState,
+    tenant: &Tenant,
+    body: &Value,
+) -> Result<JobRequest, ApiError> {
+    let req = JobRequest::parse(body)?;
+    let media = crate::media::job_media(state, &tenant.id, req.platform, &req.media_paths).await?;
+    req.validate_media(&media)?;
+    Ok(req)
+}
+
+/// A job made by [`create`].
+#[derive(Debug)]
+pub struct Created {
+    pub job: JobView,
+    /// True when the idempotency key named a job created earlier with the
+    /// same request, which is returned instead of a new one.
+    pub replayed: bool,
+}
+
+/// Creates a job for `tenant` from a request body of `POST /v1/jobs`: the
+/// one create path of the REST endpoints and the MCP `create_post` tool.
+/// Refuses with `EXTENSION_NOT_PAIRED` (503) without a paired extension,
+/// `QUOTA_EXCEEDED` (403) past the month's quota, and
+/// `IDEMPOTENCY_KEY_REUSED` (409) for a key used with another request.
+pub async fn create(state: &AppState, tenant: &Tenant, body: &Value) -> Result<Created, ApiError> {
+    let req = check(state, tenant, body).await?;
+    if state.store.paired_device_count(&tenant.id).await? == 0 {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "EXTENSION_NOT_PAIRED",
+            NOT_PAIRED,
+        ));
+    }
+    let now = state.now();
+    let new = NewJob {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.id.clone(),
+        request_hash: req.request_hash(),
+        job_type: req.job_type,
+        platform: req.platform,
+        text: req.text,
+        media_paths: req.media_paths,
+        platform_payload: req.platform_payload,
+        idempotency_key: req.idempotency_key,
+        created_at: now,
+    };
+    let (period_start, _) = month_bounds(now);
+    match state.store.create_job(&new, tenant.quota, period_start).await? {
+        CreateOutcome::Created(job) => {
+            tracing::info!(job = %job.id, tenant = %job.tenant_id, platform = %job.platform, "job created");
+            state.notifier.job_available(&job.tenant_id);
+            Ok(Created {
+                job: JobView::owner(&job),
+                replayed: false,
+            })
+        }
+        CreateOutcome::Replayed(job) => Ok(Created {
+            job: JobView::owner(&job),
+            replayed: true,
+        }),
+        CreateOutcome::KeyReused(job) => Err(ApiError::conflict(
+            "IDEMPOTENCY_KEY_REUSED",
+            format!(
+                "idempotencyKey was already used for job {} with a different request body.",
+                job.id
+            ),
+        )
+        .with_field("idempotencyKey")),
+        CreateOutcome::QuotaExceeded { used, quota } => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "QUOTA_EXCEEDED",
+            format!("Quota exceeded: {used} of {quota} jobs used this month. Check usage limits in the Dashboard."),
+        )),
+    }
+}
+
+/// A job by id, its status current: a lease that ran out and that no sweep
+/// has seen yet is settled first.
+pub async fn current(state: &AppState, id: &str) -> Result<Option<JobRecord>, ApiError> {
+    let Some(job) = state.store.job(id).await? else {
+        return Ok(None);
+    };
+    if job.lease_expires_at.is_some_and(|t| t < state.now()) {
+        crate::startup::expire_leases(state).await?;
+        return Ok(state.store.job(id).await?);
+    }
+    Ok(Some(job))
 }
 
 /// A job as the API shows it. The public status view leaves out everything

@@ -33,3 +33,29 @@ impl Notifier {
         }
     }
 }
+
+/// The PostgreSQL channel on which instances announce "job available for
+/// tenant <payload>".
+pub const JOBS_CHANNEL: &str = "clawpost_jobs";
+
+/// Listens on PostgreSQL for jobs announced by any server instance sharing
+/// the database and wakes this instance's waiters. The listener reconnects
+/// by itself when the connection drops.
+pub async fn listen_postgres(
+    database_url: &str,
+    notifier: Notifier,
+) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+    listener.listen(JOBS_CHANNEL).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.recv().await {
+                Ok(n) => notifier.job_available(n.payload()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "PostgreSQL job listener; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }))
+}

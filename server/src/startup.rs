@@ -13,9 +13,10 @@ use tower_http::trace::TraceLayer;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ServeArgs, StoreArgs};
 use crate::error::ApiError;
-use crate::routes::{self, agents, connect, docs, extension};
+use crate::routes::{self, agents, connect, docs, extension, media};
 use crate::secrets::{self, API_KEY_PREFIX};
 use crate::state::{AppState, Settings};
+use crate::store::sql::Dialect;
 use crate::store::{SqlStore, Store, Tenant};
 
 /// The whole HTTP API.
@@ -25,15 +26,31 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs", post(agents::create_job))
         .route("/v1/jobs/{id}", get(agents::get_job))
         .route("/v1/usage", get(agents::usage))
+        .route(
+            "/v1/media/upload",
+            post(media::upload).layer(DefaultBodyLimit::max(media::MULTIPART_BODY_LIMIT)),
+        )
+        .route("/v1/media/upload-url", post(media::upload_url))
+        // Uploads stream to storage, bounded by the size the URL was signed for.
+        .route(
+            "/v1/media/objects/{id}/{name}",
+            get(media::get_object)
+                .put(media::put_object)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/v1/extension/pull", get(extension::pull))
         .route("/v1/extension/progress", post(extension::progress))
         .route("/v1/extension/ack", post(extension::ack))
+        .route("/v1/extension/ws", get(routes::ws::ws))
         .route("/v1/connect/register", post(connect::register))
         .route("/v1/connect/status", get(connect::status))
         .route("/v1/connect/pair", post(connect::pair))
         .route("/openapi.json", get(docs::openapi_json))
         .route("/api-docs", get(docs::api_docs))
         .route("/healthz", get(|| async { "ok" }))
+        // MCP over Streamable HTTP, and the OAuth server that guards it.
+        .merge(crate::mcp::routes(&state))
+        .merge(crate::oauth::routes())
         .fallback(|| async { ApiError::not_found("No such endpoint. See /api-docs.") })
         .layer(DefaultBodyLimit::max(routes::JSON_BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
@@ -52,6 +69,17 @@ pub async fn expire_leases(state: &AppState) -> Result<(), ApiError> {
             count = expired.failed_unknown,
             "lease expired after submitting; failed with outcome_unknown"
         );
+    }
+    Ok(())
+}
+
+/// Starts the background work of a server instance: the lease and media
+/// sweepers and, on PostgreSQL, the listener that hears jobs created by other instances.
+pub async fn start_background(state: &AppState, database_url: &str) -> anyhow::Result<()> {
+    spawn_sweeper(state.clone());
+    crate::media::spawn_sweeper(state.clone());
+    if Dialect::of_url(database_url) == Some(Dialect::Postgres) {
+        crate::notify::listen_postgres(database_url, state.notifier.clone()).await?;
     }
     Ok(())
 }
@@ -127,10 +155,13 @@ pub async fn serve(store_args: StoreArgs, serve_args: ServeArgs) -> anyhow::Resu
         public_url: public_url.clone(),
         lease_ms: i64::from(serve_args.lease_seconds) * 1000,
         default_quota: store_args.default_quota,
+        media_store_url: serve_args.media_store_url.clone(),
+        media_dir: store_args.data_dir.join("media"),
+        allow_external_media: serve_args.allow_external_media,
         ..Settings::default()
     };
-    let state = AppState::new(store, clock, settings);
-    spawn_sweeper(state.clone());
+    let state = AppState::try_new(store, clock, settings)?;
+    start_background(&state, &store_args.database_url()).await?;
     let listener = TcpListener::bind(serve_args.bind).await?;
     println!("Claw Post server listening on {public_url} (API docs: {public_url}/api-docs)");
     run(listener, state).await

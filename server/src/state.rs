@@ -4,6 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::clock::{Clock, Millis};
+use crate::media::Media;
 use crate::notify::Notifier;
 use crate::store::Store;
 
@@ -23,6 +24,18 @@ pub struct Settings {
     /// Wrong pairing codes allowed per client address within the window.
     pub pair_failures_per_address: i64,
     pub pair_failure_window_ms: i64,
+    /// Where uploaded media is stored: an `s3://bucket?...` URL, or None
+    /// for the local folder `media_dir`.
+    pub media_store_url: Option<String>,
+    /// The local media folder (used when `media_store_url` is None).
+    pub media_dir: std::path::PathBuf,
+    /// Whether job `mediaPaths` may name URLs of other hosts. When false
+    /// only media uploaded to this server is accepted.
+    pub allow_external_media: bool,
+    /// OpenID Connect sign-in (dashboard and extension auto-pairing).
+    pub oidc: crate::dashboard::oidc::OidcSettings,
+    /// How long a dashboard session lasts after sign-in.
+    pub session_ttl_ms: i64,
 }
 
 impl Default for Settings {
@@ -35,6 +48,11 @@ impl Default for Settings {
             pair_failures_per_tenant: 10,
             pair_failures_per_address: 20,
             pair_failure_window_ms: 10 * 60_000,
+            media_store_url: None,
+            media_dir: std::env::temp_dir().join("clawpost-media"),
+            allow_external_media: false,
+            oidc: crate::dashboard::oidc::OidcSettings::default(),
+            session_ttl_ms: 12 * 3_600_000,
         }
     }
 }
@@ -44,6 +62,10 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub notifier: Notifier,
     pub settings: Settings,
+    /// Media storage and URL signing.
+    pub media: Media,
+    /// The OpenID client (discovery and signing keys cached).
+    pub oidc: crate::dashboard::oidc::Oidc,
 }
 
 /// Cheap to clone; everything routes need.
@@ -51,13 +73,26 @@ pub struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
+    /// The state of a server. Panics if the media store cannot be opened;
+    /// servers use [`AppState::try_new`] to report that as an error.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        AppState(Arc::new(Inner {
+        Self::try_new(store, clock, settings).expect("open the media store")
+    }
+
+    /// The state of a server, opening its media store.
+    pub fn try_new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> anyhow::Result<Self> {
+        Ok(AppState(Arc::new(Inner {
+            media: Media::open(&settings)?,
+            oidc: crate::dashboard::oidc::Oidc::new(&settings.oidc)?,
             store,
             clock,
             notifier: Notifier::default(),
             settings,
-        }))
+        })))
     }
 
     pub fn now(&self) -> Millis {

@@ -10,13 +10,9 @@ use super::JsonBody;
 use crate::auth::{MaybeTenant, TenantAuth};
 use crate::clock::{month_bounds, Millis};
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::{JobRequest, JobView};
+use crate::jobs::JobView;
 use crate::state::AppState;
-use crate::store::{Counts, CreateOutcome, NewJob};
-
-const NOT_PAIRED: &str = "Extension not paired. No active extension is paired for this account. \
-    Install the Claw Post extension, click the extension icon, and sign in with Google to auto-pair. \
-    If needed, use the Dashboard 6-digit code as fallback.";
+use crate::store::{Counts, Tenant};
 
 /// Create a post job (X by default). The body is the same as `POST /v1/jobs`.
 #[utoipa::path(post, path = "/v1/jobs/tweet", tag = "jobs",
@@ -59,49 +55,13 @@ pub async fn create_job(
     TenantAuth(tenant): TenantAuth,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let req = JobRequest::parse(&body)?;
-    if state.store.paired_device_count(&tenant.id).await? == 0 {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "EXTENSION_NOT_PAIRED",
-            NOT_PAIRED,
-        ));
-    }
-    let now = state.now();
-    let new = NewJob {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant.id.clone(),
-        request_hash: req.request_hash(),
-        job_type: req.job_type,
-        platform: req.platform,
-        text: req.text,
-        media_paths: req.media_paths,
-        platform_payload: req.platform_payload,
-        idempotency_key: req.idempotency_key,
-        created_at: now,
+    let created = crate::jobs::create(&state, &tenant, &body).await?;
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
     };
-    let (period_start, _) = month_bounds(now);
-    match state.store.create_job(&new, tenant.quota, period_start).await? {
-        CreateOutcome::Created(job) => {
-            tracing::info!(job = %job.id, tenant = %job.tenant_id, platform = %job.platform, "job created");
-            state.notifier.job_available(&job.tenant_id);
-            Ok((StatusCode::CREATED, Json(JobView::owner(&job))))
-        }
-        CreateOutcome::Replayed(job) => Ok((StatusCode::OK, Json(JobView::owner(&job)))),
-        CreateOutcome::KeyReused(job) => Err(ApiError::conflict(
-            "IDEMPOTENCY_KEY_REUSED",
-            format!(
-                "idempotencyKey was already used for job {} with a different request body.",
-                job.id
-            ),
-        )
-        .with_field("idempotencyKey")),
-        CreateOutcome::QuotaExceeded { used, quota } => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "QUOTA_EXCEEDED",
-            format!("Quota exceeded: {used} of {quota} jobs used this month. Check usage limits in the Dashboard."),
-        )),
-    }
+    Ok((status, Json(created.job)))
 }
 
 /// Get a job's status. No authentication required; with the owner's API key
@@ -117,14 +77,9 @@ pub async fn get_job(
     MaybeTenant(tenant): MaybeTenant,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let not_found = || ApiError::not_found(format!("No job with id {id:?}."));
-    let mut job = state.store.job(&id).await?.ok_or_else(not_found)?;
-    let now = state.now();
-    if job.lease_expires_at.is_some_and(|t| t < now) {
-        // The lease ran out and no sweep has seen it yet: settle it now.
-        crate::startup::expire_leases(&state).await?;
-        job = state.store.job(&id).await?.ok_or_else(not_found)?;
-    }
+    let job = crate::jobs::current(&state, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No job with id {id:?}.")))?;
     let owner = tenant.is_some_and(|t| t.id == job.tenant_id);
     Ok(Json(if owner {
         JobView::owner(&job)
@@ -177,6 +132,8 @@ pub struct UsageView {
     /// Jobs created this period (counts against the quota).
     pub used: i64,
     pub remaining: i64,
+    /// Bytes of media uploaded this period.
+    pub media_bytes: i64,
     #[serde(flatten)]
     pub totals: CountsView,
     /// Counts per platform, keyed by platform name.
@@ -204,8 +161,15 @@ pub async fn usage(
             "tenantId does not belong to this API key.",
         ));
     }
+    Ok(Json(usage_view(&state, &tenant).await?))
+}
+
+/// The tenant's usage in the current period: `GET /v1/usage`, and the MCP
+/// `get_account_status` tool.
+pub async fn usage_view(state: &AppState, tenant: &Tenant) -> Result<UsageView, ApiError> {
     let (start, end) = month_bounds(state.now());
     let usage = state.store.usage(&tenant.id, start).await?;
+    let media_bytes = state.store.media_bytes_since(&tenant.id, start).await?;
     let by_platform = usage
         .by_platform
         .iter()
@@ -216,14 +180,15 @@ pub async fn usage(
             )
         })
         .collect();
-    Ok(Json(UsageView {
-        tenant_id: tenant.id,
+    Ok(UsageView {
+        tenant_id: tenant.id.clone(),
         period_start: start,
         period_end: end,
         quota: tenant.quota,
         used: usage.total.created,
         remaining: (tenant.quota - usage.total.created).max(0),
+        media_bytes,
         totals: CountsView::from(&usage.total),
         by_platform,
-    }))
+    })
 }

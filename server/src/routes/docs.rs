@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, connect, extension};
+use super::{agents, connect, extension, media};
 
 struct Security;
 
@@ -30,13 +30,16 @@ impl Modify for Security {
         agents::create_tweet, agents::create_job, agents::get_job, agents::usage,
         extension::pull, extension::progress, extension::ack,
         connect::register, connect::status, connect::pair,
+        media::upload, media::upload_url, media::put_object, media::get_object,
     ),
-    components(schemas(crate::error::ErrorBody, crate::jobs::JobView, agents::UsageView, agents::CountsView)),
+    components(schemas(crate::error::ErrorBody, crate::jobs::JobView, agents::UsageView, agents::CountsView,
+        crate::media::UploadUrlRequest, crate::media::UploadUrlView, crate::media::MediaView)),
     modifiers(&Security),
     tags(
         (name = "jobs", description = "Agent endpoints (clawpost-api-key)"),
         (name = "extension", description = "Browser extension endpoints (device bearer token)"),
         (name = "connect", description = "Extension pairing"),
+        (name = "media", description = "Media uploads and signed media URLs"),
     )
 )]
 pub struct ApiDoc;
@@ -46,7 +49,8 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-fn escape(s: &str) -> String {
+/// Escapes text for HTML content and double-quoted attribute values.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

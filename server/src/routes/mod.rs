@@ -5,6 +5,8 @@ pub mod agents;
 pub mod connect;
 pub mod docs;
 pub mod extension;
+pub mod ws;
+pub mod media;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

@@ -2,6 +2,9 @@
 //! [`sql::SqlStore`] implements it on SQLite (the embedded default) and on
 //! PostgreSQL.
 
+pub mod dashboard;
+pub mod media;
+pub mod oauth;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -10,6 +13,8 @@ use serde_json::Value;
 
 use crate::clock::Millis;
 
+pub use dashboard::DashboardStore;
+pub use oauth::OAuthStore;
 pub use sql::SqlStore;
 
 /// A failure of the storage layer. Never shown to clients.
@@ -180,7 +185,7 @@ pub struct Expired {
 /// The persistence interface. Every job state transition happens here, each
 /// as one atomic conditional statement.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: MediaStore + DashboardStore + OAuthStore + Send + Sync + 'static {
     // --- tenants
     async fn create_tenant(&self, tenant: &Tenant, api_key_hash: &str) -> StoreResult<()>;
     async fn tenant_count(&self) -> StoreResult<i64>;
@@ -246,4 +251,100 @@ pub trait Store: Send + Sync + 'static {
     /// `outcome_unknown` those that ran out after it.
     async fn expire_leases(&self, now: Millis) -> StoreResult<Expired>;
     async fn usage(&self, tenant_id: &str, since: Millis) -> StoreResult<UsageCounts>;
+}
+
+/// Where an uploaded media object is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaStatus {
+    /// An upload URL was issued; no upload has finished (or been verified) yet.
+    Pending,
+    /// The server is receiving the upload right now.
+    Uploading,
+    /// Uploaded and verified; its URL serves it until it expires.
+    Ready,
+    /// Expired or never uploaded: the object is gone, the row stays for usage.
+    Deleted,
+}
+
+impl MediaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaStatus::Pending => "pending",
+            MediaStatus::Uploading => "uploading",
+            MediaStatus::Ready => "ready",
+            MediaStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MediaStatus> {
+        [
+            MediaStatus::Pending,
+            MediaStatus::Uploading,
+            MediaStatus::Ready,
+            MediaStatus::Deleted,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+/// An uploaded (or announced) media file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaRecord {
+    pub id: String,
+    pub tenant_id: String,
+    /// `<id>/<name>`: the object's key in the media store and its URL path.
+    pub object_key: String,
+    /// The file name the client gave.
+    pub filename: String,
+    /// The resolved MIME type (canonical).
+    pub content_type: String,
+    /// The platform the upload was checked against, if any.
+    pub platform: Option<Platform>,
+    /// The size announced with the upload URL, if any.
+    pub declared_bytes: Option<i64>,
+    /// The verified size, once uploaded.
+    pub bytes: Option<i64>,
+    /// The SHA-256 (hex) of the content, when the server saw every byte.
+    pub sha256: Option<String>,
+    pub status: MediaStatus,
+    /// End of the upload window.
+    pub upload_expires_at: Millis,
+    /// End of the URL's validity; the object is swept after it.
+    pub expires_at: Millis,
+    pub created_at: Millis,
+    pub uploaded_at: Option<Millis>,
+    pub deleted_at: Option<Millis>,
+}
+
+/// Persistence of uploaded media and of the key that signs media URLs. A
+/// supertrait of [`Store`], so its SQL lives apart in [`media`].
+#[async_trait]
+pub trait MediaStore: Send + Sync + 'static {
+    /// The per-install key that signs media URLs: the stored one, or
+    /// `candidate` stored now if there is none yet (first caller wins).
+    async fn media_signing_key(&self, candidate: &str, now: Millis) -> StoreResult<String>;
+    async fn insert_media(&self, media: &MediaRecord) -> StoreResult<()>;
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaRecord>>;
+    /// `pending` → `uploading` while the upload window is open; false when
+    /// the media is not pending or the window has closed.
+    async fn claim_media_upload(&self, id: &str, now: Millis) -> StoreResult<bool>;
+    /// `uploading` → `pending`, after a failed upload (it may be retried).
+    async fn release_media_upload(&self, id: &str) -> StoreResult<()>;
+    /// `pending`, `uploading` or `ready` → `ready` with the verified size
+    /// (and digest). Returns the updated record; None when the media is gone.
+    async fn complete_media(
+        &self,
+        id: &str,
+        bytes: i64,
+        sha256: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Option<MediaRecord>>;
+    /// Up to `limit` live media whose URL expired, or whose upload window
+    /// closed before an upload was verified.
+    async fn media_to_sweep(&self, now: Millis, limit: i64) -> StoreResult<Vec<MediaRecord>>;
+    /// Marks media deleted (its object is gone); the row stays for usage.
+    async fn mark_media_deleted(&self, id: &str, now: Millis) -> StoreResult<()>;
+    /// Bytes of media the tenant uploaded in records created since `since`.
+    async fn media_bytes_since(&self, tenant_id: &str, since: Millis) -> StoreResult<i64>;
 }

@@ -63,11 +63,11 @@ impl Dialect {
     }
 }
 
-const JOB_COLS: &str = "id, tenant_id, job_type, platform, text, media_paths, platform_payload, \
+pub(super) const JOB_COLS: &str = "id, tenant_id, job_type, platform, text, media_paths, platform_payload, \
     idempotency_key, request_hash, status, device_id, lease_expires_at, submitting_at, attempts, \
     post_url, error, error_code, details, pack_version, created_at, updated_at, finished_at";
 
-const DEVICE_COLS: &str = "id, tenant_id, name, pairing_code, code_expires_at, poll_token_hash, \
+pub(super) const DEVICE_COLS: &str = "id, tenant_id, name, pairing_code, code_expires_at, poll_token_hash, \
     token_hash, paired_at, last_seen_at, revoked_at, pack_version, created_at";
 
 const TENANT_COLS: &str = "id, name, quota, created_at";
@@ -128,8 +128,22 @@ impl SqlStore {
         &self.pool
     }
 
-    fn q<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+    pub(super) fn q<'a>(&self, sql: &'a str) -> Cow<'a, str> {
         self.dialect.sql(sql)
+    }
+
+    /// Tells every server instance on this PostgreSQL database that the
+    /// tenant has a job available (see [`crate::notify::listen_postgres`]).
+    /// SQLite has a single instance, whose in-process notifier suffices.
+    async fn announce(&self, tenant_id: &str) -> StoreResult<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::notify::JOBS_CHANNEL)
+                .bind(tenant_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn job_by_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<JobRecord>> {
@@ -163,7 +177,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResul
     serde_json::from_str(s).map_err(|_| corrupt(what, s))
 }
 
-fn job_from_row(row: &AnyRow) -> StoreResult<JobRecord> {
+pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<JobRecord> {
     let job_type: String = row.try_get("job_type")?;
     let platform: String = row.try_get("platform")?;
     let status: String = row.try_get("status")?;
@@ -202,7 +216,7 @@ fn job_from_row(row: &AnyRow) -> StoreResult<JobRecord> {
     })
 }
 
-fn device_from_row(row: &AnyRow) -> StoreResult<Device> {
+pub(super) fn device_from_row(row: &AnyRow) -> StoreResult<Device> {
     let token_hash: Option<String> = row.try_get("token_hash")?;
     Ok(Device {
         id: row.try_get("id")?,
@@ -220,7 +234,7 @@ fn device_from_row(row: &AnyRow) -> StoreResult<Device> {
     })
 }
 
-fn tenant_from_row(row: &AnyRow) -> StoreResult<Tenant> {
+pub(super) fn tenant_from_row(row: &AnyRow) -> StoreResult<Tenant> {
     Ok(Tenant {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -431,6 +445,16 @@ impl Store for SqlStore {
              ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
              RETURNING {JOB_COLS}"
         );
+        // PostgreSQL's quota count (READ COMMITTED) cannot see concurrent
+        // inserts, so one tenant's creates queue on its row. SQLite has a
+        // single writer: the statement alone is atomic there.
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(&job.tenant_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         let row = sqlx::query(&self.q(&sql))
             .bind(&job.id)
             .bind(&job.tenant_id)
@@ -444,9 +468,11 @@ impl Store for SqlStore {
             .bind(job.created_at)
             .bind(period_start)
             .bind(quota)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         if let Some(row) = row {
+            self.announce(&job.tenant_id).await?;
             return Ok(CreateOutcome::Created(job_from_row(&row)?));
         }
         if let Some(key) = &job.idempotency_key {
@@ -615,6 +641,9 @@ impl Store for SqlStore {
         let mut requeued_tenants = requeued;
         requeued_tenants.sort();
         requeued_tenants.dedup();
+        for tenant in &requeued_tenants {
+            self.announce(tenant).await?;
+        }
         Ok(Expired {
             requeued_tenants,
             failed_unknown: failed.rows_affected(),

@@ -59,6 +59,12 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// A tenant created by a test.
+pub struct TestTenant {
+    pub id: String,
+    pub key: String,
+}
+
 /// A paired extension.
 pub struct TestDevice {
     pub device_id: String,
@@ -68,7 +74,9 @@ pub struct TestDevice {
 /// Start of every test clock: 2026-11-15T12:00:00Z.
 pub const T0: i64 = 1_794_744_000_000;
 
-async fn fresh_database(db: Db, dir: &tempfile::TempDir) -> String {
+/// A fresh, empty database of kind `db`: a SQLite file in `dir`, or a new
+/// PostgreSQL schema. Returns its URL.
+pub async fn fresh_database(db: Db, dir: &tempfile::TempDir) -> String {
     match db {
         Db::Sqlite => clawpost_server::config::sqlite_url(&dir.path().join("test.sqlite")),
         Db::Postgres => {
@@ -108,6 +116,8 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let settings = Settings {
             public_url: base.clone(),
+            // Uploaded media lives and dies with the test.
+            media_dir: dir.path().join("media"),
             ..settings
         };
         let state = AppState::new(store, Arc::new(clock.clone()) as Arc<dyn Clock>, settings);
@@ -158,33 +168,51 @@ impl TestApp {
         into_parts(req.send().await.expect("request")).await
     }
 
-    /// Registers an extension, pairs it with `key`'s tenant and collects its token.
-    pub async fn pair_device(&self, key: &str) -> TestDevice {
+    /// `POST /v1/connect/register`; asserts 201 and returns the registration
+    /// (`deviceId`, `pairingCode`, `pollToken`, `expiresAt`).
+    pub async fn register(&self) -> Value {
         let (s, reg) = self
             .post_json("/v1/connect/register", None, &json!({"name": "test"}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{reg}");
-        let code = reg["pairingCode"].as_str().unwrap();
-        let (s, body) = self
-            .post_json("/v1/connect/pair", Some(key), &json!({"code": code}))
-            .await;
+        reg
+    }
+
+    /// `POST /v1/connect/pair` with `key` and `code`.
+    pub async fn pair(&self, key: &str, code: &str) -> (StatusCode, Value) {
+        self.post_json("/v1/connect/pair", Some(key), &json!({"code": code}))
+            .await
+    }
+
+    /// `GET /v1/connect/status` for a registration returned by [`TestApp::register`].
+    pub async fn connect_status(&self, reg: &Value) -> (StatusCode, Value) {
+        let path = format!(
+            "/v1/connect/status?deviceId={}&pollToken={}",
+            reg["deviceId"].as_str().unwrap(),
+            reg["pollToken"].as_str().unwrap()
+        );
+        self.get(&path, None).await
+    }
+
+    /// Registers an extension, pairs it with `key`'s tenant and collects its token.
+    pub async fn pair_device(&self, key: &str) -> TestDevice {
+        let reg = self.register().await;
+        let (s, body) = self.pair(key, reg["pairingCode"].as_str().unwrap()).await;
         assert_eq!(s, StatusCode::OK, "{body}");
-        let device_id = reg["deviceId"].as_str().unwrap().to_string();
-        let (s, st) = self
-            .get(
-                &format!(
-                    "/v1/connect/status?deviceId={device_id}&pollToken={}",
-                    reg["pollToken"].as_str().unwrap()
-                ),
-                None,
-            )
-            .await;
+        let (s, st) = self.connect_status(&reg).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(st["status"], "paired");
         TestDevice {
-            device_id,
+            device_id: reg["deviceId"].as_str().unwrap().to_string(),
             token: st["deviceToken"].as_str().expect("token once").to_string(),
         }
+    }
+
+    /// Another tenant with a paired device.
+    pub async fn paired_tenant(&self, quota: i64) -> (TestTenant, TestDevice) {
+        let (id, key) = self.new_tenant(quota).await;
+        let dev = self.pair_device(&key).await;
+        (TestTenant { id, key }, dev)
     }
 
     /// `GET /v1/extension/pull?wait=N` as a device.
@@ -208,6 +236,64 @@ impl TestApp {
             .post(self.url(path))
             .bearer_auth(&dev.token)
             .json(body);
+        into_parts(req.send().await.expect("request")).await
+    }
+
+    /// Leases the next job as `dev` (no wait); asserts 200 and returns it.
+    pub async fn pull_job(&self, dev: &TestDevice) -> Value {
+        let (s, job) = self.pull(dev, 0).await;
+        assert_eq!(s, StatusCode::OK, "expected a job to lease: {job}");
+        job
+    }
+
+    /// `POST /v1/extension/progress` for `job_id` at `stage` (`working`/`submitting`).
+    pub async fn progress(
+        &self,
+        dev: &TestDevice,
+        job_id: &str,
+        stage: &str,
+    ) -> (StatusCode, Value) {
+        self.device_post(
+            dev,
+            "/v1/extension/progress",
+            &json!({"jobId": job_id, "stage": stage}),
+        )
+        .await
+    }
+
+    /// `POST /v1/extension/ack` for `job_id`; `result` holds the other fields
+    /// (`status`, `postUrl`, `errorCode`, ...).
+    pub async fn ack(&self, dev: &TestDevice, job_id: &str, result: Value) -> (StatusCode, Value) {
+        let mut body = result;
+        body["jobId"] = json!(job_id);
+        self.device_post(dev, "/v1/extension/ack", &body).await
+    }
+
+    /// `GET /v1/jobs/:id`, with or without a key; asserts 200.
+    pub async fn job(&self, id: &str, key: Option<&str>) -> Value {
+        let (s, job) = self.get(&format!("/v1/jobs/{id}"), key).await;
+        assert_eq!(s, StatusCode::OK, "{job}");
+        job
+    }
+
+    /// `GET /v1/usage` with `key`; asserts 200.
+    pub async fn usage(&self, key: &str) -> Value {
+        let (s, usage) = self.get("/v1/usage", Some(key)).await;
+        assert_eq!(s, StatusCode::OK, "{usage}");
+        usage
+    }
+
+    /// POSTs raw bytes (no Content-Type) with an optional API key.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.post(self.url(path)).body(body);
+        if let Some(k) = key {
+            req = req.header("clawpost-api-key", k);
+        }
         into_parts(req.send().await.expect("request")).await
     }
 
@@ -235,4 +321,61 @@ pub async fn into_parts(resp: reqwest::Response) -> (StatusCode, Value) {
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     (status, value)
+}
+
+/// Settings that accept media URLs of any host, for tests that name files
+/// they never upload.
+pub fn external_media() -> Settings {
+    Settings {
+        allow_external_media: true,
+        ..Settings::default()
+    }
+}
+
+/// Words that must never reach a client in an error message.
+const INTERNALS: [&str; 10] = [
+    "sqlx",
+    "sqlite",
+    "postgres",
+    "panicked",
+    "select ",
+    "insert ",
+    "update ",
+    "/src/",
+    "backtrace",
+    "constraint",
+];
+
+/// Asserts that `got` is the API's error: `status`, a JSON object with exactly
+/// `error` (a non-empty message), `code` and, when `field` is given, `field`
+/// (absent otherwise), with nothing internal in the message.
+#[track_caller]
+pub fn assert_error(
+    got: &(StatusCode, Value),
+    status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) {
+    let (s, body) = got;
+    assert_eq!(*s, status, "{body}");
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("error body is not a JSON object: {body}"));
+    assert!(
+        obj.keys()
+            .all(|k| ["error", "code", "field"].contains(&k.as_str())),
+        "unexpected keys in {body}"
+    );
+    assert_eq!(obj.get("code"), Some(&json!(code)), "{body}");
+    assert_eq!(
+        obj.get("field").and_then(Value::as_str),
+        field,
+        "field of {body}"
+    );
+    let message = obj["error"].as_str().expect("error is a string");
+    assert!(!message.trim().is_empty(), "empty error message");
+    let lower = message.to_lowercase();
+    for word in INTERNALS {
+        assert!(!lower.contains(word), "error leaks {word:?}: {message}");
+    }
 }

@@ -1,0 +1,345 @@
+//! Headless Debian Chromium with the unpacked extension loaded, driven over
+//! the DevTools protocol: install, launch, extension id, pairing, clearing
+//! the fixture origins, and the extension's service worker.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::process::{Child, Command};
+
+use crate::cdp::Cdp;
+use crate::fixture::PLATFORM_HOSTS;
+use crate::server::{copy_lines, Server};
+
+/// How long pairing steps may take.
+const PAIRING_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The Chromium binary, installing Debian's `chromium` and `chromium-driver`
+/// with apt-get when it is missing.
+pub async fn ensure_chromium() -> anyhow::Result<PathBuf> {
+    if let Some(found) = on_path("chromium") {
+        return Ok(found);
+    }
+    eprintln!("e2e: installing chromium and chromium-driver with apt-get");
+    let apt = |args: &[&str]| {
+        let mut cmd = Command::new("apt-get");
+        cmd.args(["-o", "DPkg::Lock::Timeout=600"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        cmd
+    };
+    let update = apt(&["update"]).status().await.context("running apt-get")?;
+    anyhow::ensure!(update.success(), "apt-get update failed");
+    let install = apt(&["install", "-y", "chromium", "chromium-driver"])
+        .status()
+        .await?;
+    anyhow::ensure!(
+        install.success(),
+        "apt-get install chromium chromium-driver failed"
+    );
+    on_path("chromium").context("chromium is still not on PATH after apt-get install")
+}
+
+/// The id Chromium gives an unpacked extension whose manifest has `key`:
+/// the first 32 hex digits of SHA-256 of the decoded key, 0-9a-f mapped to a-p.
+pub fn extension_id_from_key(key_b64: &str) -> anyhow::Result<String> {
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(key_b64.trim())
+        .context("the manifest key is not base64")?;
+    let digest = hex::encode(Sha256::digest(&der));
+    Ok(digest[..32]
+        .chars()
+        .map(|c| {
+            let v = c.to_digit(16).expect("hex digit") as u8;
+            (b'a' + v) as char
+        })
+        .collect())
+}
+
+/// The extension id from `dir/manifest.json`'s `key`.
+pub fn extension_id(dir: &Path) -> anyhow::Result<String> {
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
+    let key = value["key"]
+        .as_str()
+        .with_context(|| format!("{} has no \"key\"", manifest.display()))?;
+    extension_id_from_key(key)
+}
+
+/// A running headless Chromium.
+pub struct Browser {
+    _child: Child,
+    /// The browser-level DevTools connection.
+    pub cdp: Cdp,
+}
+
+impl Browser {
+    /// Launches Chromium with `extension` loaded (when given), every platform
+    /// hostname mapped to the fixture port, and its output in `log`.
+    pub async fn launch(
+        chromium: &Path,
+        extension: Option<&Path>,
+        fixture_port: u16,
+        profile: &Path,
+        log: &Path,
+    ) -> anyhow::Result<Browser> {
+        let rules = PLATFORM_HOSTS
+            .iter()
+            .map(|h| format!("MAP {h} 127.0.0.1:{fixture_port}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut cmd = Command::new(chromium);
+        cmd.args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--window-size=1280,900",
+            "--ignore-certificate-errors",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--host-resolver-rules={rules}"))
+        .arg(format!("--user-data-dir={}", profile.display()));
+        if let Some(ext) = extension {
+            cmd.arg(format!("--load-extension={}", ext.display()))
+                .arg(format!("--disable-extensions-except={}", ext.display()));
+        }
+        cmd.arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().context("starting chromium")?;
+        let log_file =
+            std::sync::Arc::new(tokio::sync::Mutex::new(tokio::fs::File::create(log).await?));
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(copy_lines(
+            child.stderr.take().context("chromium stderr")?,
+            log_file,
+            Some(("DevTools listening on".to_string(), ready_tx)),
+        ));
+        // Chromium prints this line when it has written DevToolsActivePort.
+        match tokio::time::timeout(Duration::from_secs(30), ready_rx).await {
+            Ok(Ok(_)) => {}
+            _ => bail!(
+                "chromium did not open its DevTools port (see {})",
+                log.display()
+            ),
+        }
+        let active = std::fs::read_to_string(profile.join("DevToolsActivePort"))
+            .context("reading DevToolsActivePort")?;
+        let mut lines = active.lines();
+        let port = lines.next().context("DevToolsActivePort has no port")?;
+        let path = lines.next().context("DevToolsActivePort has no path")?;
+        let cdp = Cdp::connect(&format!("ws://127.0.0.1:{port}{path}")).await?;
+        Ok(Browser { _child: child, cdp })
+    }
+
+    /// Waits until the extension's service worker is running; returns its
+    /// target id.
+    pub async fn wait_for_service_worker(
+        &self,
+        extension_id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
+        let mut events = self.cdp.events();
+        self.cdp
+            .call(
+                None,
+                "Target.setDiscoverTargets",
+                json!({ "discover": true }),
+            )
+            .await?;
+        if let Some(id) = self.service_worker(extension_id).await? {
+            return Ok(id);
+        }
+        let prefix = format!("chrome-extension://{extension_id}/");
+        let wait = async {
+            while let Ok(event) = events.recv().await {
+                let info = &event.params["targetInfo"];
+                if (event.method == "Target.targetCreated"
+                    || event.method == "Target.targetInfoChanged")
+                    && info["type"] == "service_worker"
+                    && info["url"].as_str().is_some_and(|u| u.starts_with(&prefix))
+                {
+                    return info["targetId"].as_str().map(str::to_string);
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Some(id)) => Ok(id),
+            _ => bail!(
+                "the extension's service worker (chrome-extension://{extension_id}/…) did not start within {timeout:?}"
+            ),
+        }
+    }
+
+    /// The target id of the extension's running service worker, if any.
+    pub async fn service_worker(&self, extension_id: &str) -> anyhow::Result<Option<String>> {
+        let prefix = format!("chrome-extension://{extension_id}/");
+        Ok(self.cdp.targets().await?.into_iter().find_map(|t| {
+            (t["type"] == "service_worker"
+                && t["url"].as_str().is_some_and(|u| u.starts_with(&prefix)))
+            .then(|| t["targetId"].as_str().map(str::to_string))
+            .flatten()
+        }))
+    }
+
+    /// Stops the extension's service worker (`Target.closeTarget`) and waits
+    /// until Chromium reports it destroyed. Returns `false` when it was not
+    /// running.
+    pub async fn kill_service_worker(&self, extension_id: &str) -> anyhow::Result<bool> {
+        let mut events = self.cdp.events();
+        self.cdp
+            .call(
+                None,
+                "Target.setDiscoverTargets",
+                json!({ "discover": true }),
+            )
+            .await?;
+        let Some(target) = self.service_worker(extension_id).await? else {
+            return Ok(false);
+        };
+        self.cdp.close_target(&target).await?;
+        let wait = async {
+            while let Ok(event) = events.recv().await {
+                if event.method == "Target.targetDestroyed" && event.params["targetId"] == target {
+                    return true;
+                }
+            }
+            false
+        };
+        let destroyed = tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or(false);
+        anyhow::ensure!(
+            destroyed,
+            "the service worker target {target} was not destroyed after Target.closeTarget"
+        );
+        Ok(true)
+    }
+
+    /// Closes every tab on a fixture hostname and clears those origins'
+    /// storage and the browser's cookies.
+    pub async fn reset_fixture_origins(&self) -> anyhow::Result<()> {
+        for target in self.cdp.targets().await? {
+            let url = target["url"].as_str().unwrap_or_default();
+            let on_fixture = PLATFORM_HOSTS
+                .iter()
+                .any(|h| url.starts_with(&format!("https://{h}/")));
+            if target["type"] == "page" && on_fixture {
+                if let Some(id) = target["targetId"].as_str() {
+                    let _ = self.cdp.close_target(id).await;
+                }
+            }
+        }
+        for host in PLATFORM_HOSTS {
+            self.cdp
+                .call(
+                    None,
+                    "Storage.clearDataForOrigin",
+                    json!({ "origin": format!("https://{host}"), "storageTypes": "all" }),
+                )
+                .await?;
+        }
+        self.cdp
+            .call(None, "Storage.clearCookies", json!({}))
+            .await?;
+        Ok(())
+    }
+
+    /// Pairs the extension with the server the way a user does: saves the
+    /// server URL in the options page, reads the code from the popup, enters
+    /// it with the tenant's API key, and waits for the popup to say Paired.
+    pub async fn pair(&self, extension_id: &str, server: &Server) -> anyhow::Result<()> {
+        let base = format!("chrome-extension://{extension_id}");
+        let options = self.cdp.open_page(&format!("{base}/options.html")).await?;
+        options
+            .wait_for(
+                "document.querySelector('#server-url') !== null && document.querySelector('#save') !== null",
+                PAIRING_TIMEOUT,
+                "options.html #server-url and #save",
+            )
+            .await?;
+        options
+            .eval("(() => { const i = document.querySelector('#server-url'); i.focus(); i.select(); return true; })()")
+            .await?;
+        options.insert_text(&server.base_url).await?;
+        options
+            .eval("document.querySelector('#save').click(), true")
+            .await?;
+        let url_json = serde_json::to_string(&server.base_url)?;
+        options
+            .wait_for(
+                &format!(
+                    "chrome.storage.local.get('serverUrl').then(v => v.serverUrl === {url_json})"
+                ),
+                PAIRING_TIMEOUT,
+                "chrome.storage.local serverUrl saved by the options page",
+            )
+            .await?;
+        options.close().await?;
+
+        let popup = self.cdp.open_page(&format!("{base}/popup.html")).await?;
+        let code = popup
+            .wait_for(
+                "(() => { const t = document.querySelector('#pairing-code')?.textContent?.trim() ?? ''; \
+                 const m = t.replace(/\\s+/g, '').match(/^\\d{6}$/); return m ? m[0] : null; })()",
+                PAIRING_TIMEOUT,
+                "a 6-digit code in popup.html #pairing-code",
+            )
+            .await?;
+        let code = code.as_str().context("pairing code")?.to_string();
+        server.pair(&code).await?;
+        popup
+            .wait_for(
+                "(document.querySelector('#status')?.textContent ?? '').includes('Paired')",
+                PAIRING_TIMEOUT,
+                "\"Paired\" in popup.html #status",
+            )
+            .await?;
+        // A real popup closes when the user clicks away.
+        popup.close().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_id_follows_chromiums_rule() {
+        // sha256("abc") = ba7816bf8f01cfea414140de5dae2223…
+        let key = base64::engine::general_purpose::STANDARD.encode(b"abc");
+        assert_eq!(
+            extension_id_from_key(&key).unwrap(),
+            "lkhibglpipabmpokebebeanofnkocccd"
+        );
+        assert!(extension_id_from_key("not base64!").is_err());
+    }
+}

@@ -1,0 +1,1026 @@
+//! The flow engine: a pure state machine that runs a selector [`Pack`].
+//!
+//! `(pack, job, state, observation) → (state, command)`, see [`advance`].
+//! The worker executes each [`Command`] (navigate the tab, send a command to
+//! the DOM agent, report `submitting`, ack) and feeds what happened back as
+//! an [`Observation`]. The engine never touches a page or a network, so every
+//! flow is tested natively with recorded observations.
+//!
+//! Its promises:
+//! - it emits the publish click only after the server accepted
+//!   `submitting` ([`Observation::SubmittingAccepted`]), and at most once per
+//!   job: the state records the click before the command leaves, and a
+//!   restarted worker ([`Observation::Restarted`]) resumes after the click
+//!   (confirmation only) instead of clicking again;
+//! - a lost lease ends the job without clicking ([`Outcome::Abandoned`]);
+//! - success needs a captured `postUrl` (for posts);
+//! - once the click may have happened, a failure the pack did not name
+//!   (a missing element, a closed tab, a timeout) is `outcome_unknown`.
+//!
+//! The wire types of the DOM agent ([`AgentCommand`], [`AgentReply`]) live
+//! here too: the agent is a generic executor of these primitives.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pack::{Action, Branch, Condition, Guard, Pack, Shape, Step, Target, Then};
+use crate::{AckRequest, AckStatus, JobErrorCode, JobType, LeasedJob};
+
+// ---------------------------------------------------------------------------
+// The DOM agent protocol (worker → content script, JSON).
+
+/// One check inside a wait: all given criteria must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Probe {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// The target must be absent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
+    /// The target must be enabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enabled: bool,
+    /// The target's text must equal this (after [`normalize_text`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_equals: Option<String>,
+    /// A JavaScript regular expression the page URL must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_matches: Option<String>,
+}
+
+/// One alternative of a wait, identified by `key` in the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentBranch {
+    pub key: String,
+    pub probes: Vec<Probe>,
+}
+
+/// A primitive the DOM agent executes. Every command that names a target
+/// first waits up to `timeoutMs` for it to appear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum AgentCommand {
+    /// Answers with the page URL.
+    Ping,
+    /// Waits until one branch holds (in order), or the timeout.
+    #[serde(rename_all = "camelCase")]
+    WaitFor {
+        branches: Vec<AgentBranch>,
+        timeout_ms: u64,
+    },
+    /// Clicks with the full pointer/mouse event sequence.
+    #[serde(rename_all = "camelCase")]
+    Click { target: Target, timeout_ms: u64 },
+    /// Replaces an editor's content with `text`: synthetic paste first, then
+    /// `execCommand('insertText')`.
+    #[serde(rename_all = "camelCase")]
+    InsertText {
+        target: Target,
+        text: String,
+        timeout_ms: u64,
+    },
+    /// Reads `text`, `value`, `href`, or an attribute.
+    #[serde(rename_all = "camelCase")]
+    Read {
+        target: Target,
+        what: String,
+        timeout_ms: u64,
+    },
+    /// Stores one base64 chunk of a file the worker is handing over.
+    #[serde(rename_all = "camelCase")]
+    PutFileChunk {
+        file_id: String,
+        name: String,
+        mime: String,
+        index: u32,
+        total: u32,
+        data: String,
+    },
+    /// Attaches the stored files to a file input (or drops them on the
+    /// target when it is not one), then forgets them.
+    #[serde(rename_all = "camelCase")]
+    AttachFiles {
+        target: Target,
+        file_ids: Vec<String>,
+        timeout_ms: u64,
+    },
+    /// Forgets stored files.
+    #[serde(rename_all = "camelCase")]
+    DropFiles { file_ids: Vec<String> },
+}
+
+/// What the agent saw of one probe target (for diagnostics and the engine's
+/// own text check).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeState {
+    #[serde(default)]
+    pub found: bool,
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<usize>,
+}
+
+/// The agent's answer to any command. `url` is always the page URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentReply {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Why the command could not run (`ok: false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether the target was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<bool>,
+    /// The index of the locator that matched (0 = primary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<usize>,
+    /// `waitFor`: the key of the branch that held; absent on timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
+    /// `waitFor`: the probes of the matched branch (on timeout: of the first
+    /// branch), in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Vec<ProbeState>>,
+    /// `read`: the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `insertText`: the editor's text afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// `insertText`: `paste` or `execCommand`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// `attachFiles`: how many files the input holds afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+}
+
+// ---------------------------------------------------------------------------
+// Engine I/O.
+
+/// What the worker must do next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Command {
+    /// Load `url` in the job's tab (opening a background tab if there is
+    /// none), wait for it to load and the agent to answer, then report
+    /// [`Observation::Navigated`].
+    #[serde(rename_all = "camelCase")]
+    Navigate { url: String, timeout_ms: u64 },
+    /// Send this to the DOM agent; report [`Observation::Agent`].
+    Agent { command: AgentCommand },
+    /// Hand the job's media to the agent (fetched by the worker, in base64
+    /// chunks), then send `attachFiles` with this target; report its reply,
+    /// or [`Observation::MediaFailed`].
+    #[serde(rename_all = "camelCase")]
+    AttachMedia { target: Target, timeout_ms: u64 },
+    /// `POST /v1/extension/progress {stage: "submitting"}`; report
+    /// [`Observation::SubmittingAccepted`] or [`Observation::LeaseLost`].
+    ReportSubmitting,
+    /// The job is over: ack it (unless abandoned) and clean up.
+    Finish { outcome: Outcome },
+}
+
+/// What happened after a command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Observation {
+    /// A fresh job; `url` is the URL of the tab the job will use, if one is
+    /// already chosen.
+    Start {
+        url: Option<String>,
+    },
+    /// The worker restarted while the job was in flight; the persisted state
+    /// is handed back with the tab's current URL.
+    Restarted {
+        url: Option<String>,
+    },
+    Navigated {
+        url: String,
+    },
+    Agent {
+        reply: AgentReply,
+    },
+    /// The tab or its content script could not be reached.
+    Unreachable {
+        message: String,
+    },
+    MediaFailed {
+        message: String,
+    },
+    SubmittingAccepted,
+    /// The server refused `submitting`: this device lost the job.
+    LeaseLost,
+    /// The Claw Post server could not be reached (e.g. to report
+    /// `submitting`).
+    ServerUnreachable {
+        message: String,
+    },
+    /// The worker's overall deadline for the job passed.
+    TimedOut,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum Outcome {
+    #[serde(rename_all = "camelCase")]
+    Succeeded {
+        post_url: Option<String>,
+        details: Option<serde_json::Value>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Failed { code: JobErrorCode, message: String },
+    /// The job is no longer this device's: nothing to ack.
+    #[serde(rename_all = "camelCase")]
+    Abandoned { message: String },
+}
+
+impl Outcome {
+    /// A failure.
+    pub fn failed(code: JobErrorCode, message: impl Into<String>) -> Outcome {
+        Outcome::Failed {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The ack to send, or `None` for an abandoned job.
+    pub fn ack(&self, job_id: &str, pack_version: Option<&str>) -> Option<AckRequest> {
+        let base = AckRequest {
+            job_id: job_id.to_string(),
+            status: AckStatus::Failed,
+            post_url: None,
+            error: None,
+            error_code: None,
+            details: None,
+            pack_version: pack_version.map(str::to_string),
+        };
+        match self {
+            Outcome::Succeeded { post_url, details } => Some(AckRequest {
+                status: AckStatus::Succeeded,
+                post_url: post_url.clone(),
+                details: details.clone(),
+                ..base
+            }),
+            Outcome::Failed { code, message } => Some(AckRequest {
+                error: Some(message.clone()),
+                error_code: Some(*code),
+                ..base
+            }),
+            Outcome::Abandoned { .. } => None,
+        }
+    }
+}
+
+/// Where the job stands with respect to the publish click.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SubmitPhase {
+    /// Nothing published yet; the flow can be restarted safely.
+    #[default]
+    NotYet,
+    /// `submitting` is being reported; the click has not been sent.
+    Reporting,
+    /// The click was (or may have been) sent: never click again.
+    Clicked,
+}
+
+/// The engine's whole memory of a job; the worker persists it after every
+/// transition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineState {
+    /// Index of the current step in the flow.
+    pub step: usize,
+    pub submit: SubmitPhase,
+    /// Values captured by `extract` steps (`postUrl`, `details.*`, ...).
+    pub vars: BTreeMap<String, String>,
+    /// The page URL last seen.
+    pub url: Option<String>,
+    /// Targets found only through a fallback locator (`editor#2`).
+    pub fallbacks: Vec<String>,
+    /// Set once the job is over.
+    pub outcome: Option<Outcome>,
+}
+
+// ---------------------------------------------------------------------------
+// The engine.
+
+/// One transition: `(pack, job, state, observation) → (state, command)`.
+pub fn advance(
+    pack: &Pack,
+    job: &LeasedJob,
+    state: EngineState,
+    obs: Observation,
+) -> (EngineState, Command) {
+    let mut run = Run {
+        pack,
+        job,
+        st: state,
+    };
+    let cmd = run.observe(obs);
+    (run.st, cmd)
+}
+
+/// Normalises editor text for comparison: unified line breaks, no-break
+/// spaces as spaces, no zero-width spaces or BOMs, no trailing spaces on
+/// lines, no leading or trailing blank space.
+pub fn normalize_text(s: &str) -> String {
+    let s = s.replace("\r\n", "\n").replace('\r', "\n");
+    let s: String = s
+        .chars()
+        .filter(|c| !matches!(c, '\u{200b}' | '\u{feff}'))
+        .map(|c| if c == '\u{a0}' { ' ' } else { c })
+        .collect();
+    let lines: Vec<&str> = s.split('\n').map(str::trim_end).collect();
+    lines.join("\n").trim().to_string()
+}
+
+/// The built-in variables of a job: `text` and `textStart` (the start of the
+/// first non-blank line, at most 40 characters, to find the post in a feed).
+pub fn job_vars(job: &LeasedJob) -> BTreeMap<String, String> {
+    let first = job
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let start: String = first.chars().take(40).collect();
+    BTreeMap::from([
+        ("text".to_string(), job.text.clone()),
+        ("textStart".to_string(), start.trim_end().to_string()),
+    ])
+}
+
+/// Replaces `{name}` placeholders; `None` when one has no value.
+pub fn interpolate(template: &str, vars: &BTreeMap<String, String>) -> Option<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        out.push_str(vars.get(&after[..close])?);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Checks an extracted value against its shape; returns the cleaned value.
+pub fn apply_shape(value: &str, shape: &Shape) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if shape.absolute_url && !(value.starts_with("https://") || value.starts_with("http://")) {
+        return None;
+    }
+    match &shape.digits_after {
+        Some(marker) => {
+            let at = value.find(marker.as_str())? + marker.len();
+            let digits = value[at..].bytes().take_while(u8::is_ascii_digit).count();
+            (digits > 0).then(|| value[..at + digits].to_string())
+        }
+        None => Some(value.to_string()),
+    }
+}
+
+struct Run<'a> {
+    pack: &'a Pack,
+    job: &'a LeasedJob,
+    st: EngineState,
+}
+
+enum Failure {
+    /// The pack named the failure: trusted as is.
+    Named(JobErrorCode, String),
+    /// The engine's own diagnosis: becomes `outcome_unknown` once the click
+    /// may have happened.
+    Inferred(JobErrorCode, String),
+}
+
+impl<'a> Run<'a> {
+    fn steps(&self) -> &'a [Step] {
+        self.pack
+            .flow(self.job.job_type)
+            .map(|f| f.steps.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn name(&self) -> &'static str {
+        self.pack.platform.display_name()
+    }
+
+    fn vars(&self) -> BTreeMap<String, String> {
+        let mut v = job_vars(self.job);
+        v.extend(self.st.vars.clone());
+        v
+    }
+
+    fn observe(&mut self, obs: Observation) -> Command {
+        if let Some(outcome) = &self.st.outcome {
+            return Command::Finish {
+                outcome: outcome.clone(),
+            };
+        }
+        if self.pack.flow(self.job.job_type).is_none() {
+            return self.fail(Failure::Named(
+                JobErrorCode::UnknownError,
+                format!(
+                    "This extension cannot do {} jobs on {} yet.",
+                    self.job.job_type.as_str(),
+                    self.name()
+                ),
+            ));
+        }
+        match obs {
+            Observation::Start { url } => {
+                self.st = EngineState {
+                    url,
+                    ..EngineState::default()
+                };
+                self.enter(0)
+            }
+            Observation::Restarted { url } => self.restart(url),
+            Observation::TimedOut => self.fail(Failure::Inferred(
+                JobErrorCode::UnknownError,
+                format!("{}: the job took too long.", self.name()),
+            )),
+            Observation::Unreachable { message } => self.fail(Failure::Inferred(
+                JobErrorCode::ContentScriptUnavailable,
+                format!("{}: {message}", self.name()),
+            )),
+            Observation::ServerUnreachable { message } => self.fail(Failure::Inferred(
+                JobErrorCode::NetworkError,
+                format!("Could not reach the Claw Post server: {message}"),
+            )),
+            Observation::MediaFailed { message } => {
+                self.fail(Failure::Named(JobErrorCode::MediaFetchFailed, message))
+            }
+            Observation::LeaseLost => self.finish(Outcome::Abandoned {
+                message: "The server says this device no longer holds the job; not submitting."
+                    .into(),
+            }),
+            Observation::SubmittingAccepted => self.submitting_accepted(),
+            Observation::Navigated { url } => {
+                self.st.url = Some(url);
+                match self.current().map(|s| &s.action) {
+                    Some(Action::Navigate { .. }) => self.enter(self.st.step + 1),
+                    _ => self.unexpected("a navigation"),
+                }
+            }
+            Observation::Agent { reply } => self.agent_reply(reply),
+        }
+    }
+
+    fn current(&self) -> Option<&'a Step> {
+        self.steps().get(self.st.step)
+    }
+
+    fn submit_index(&self) -> Option<usize> {
+        self.steps().iter().position(Step::is_submit)
+    }
+
+    fn restart(&mut self, url: Option<String>) -> Command {
+        match self.st.submit {
+            // The click never left: start over (the agent replaces the
+            // editor's content, so nothing is typed twice).
+            SubmitPhase::NotYet | SubmitPhase::Reporting => {
+                self.st = EngineState {
+                    url,
+                    ..EngineState::default()
+                };
+                self.enter(0)
+            }
+            // Maybe published: only look for the confirmation.
+            SubmitPhase::Clicked => {
+                self.st.url = url;
+                match self.submit_index() {
+                    Some(i) => self.enter(i + 1),
+                    None => self.fail(Failure::Inferred(
+                        JobErrorCode::UnknownError,
+                        "restarted after a click".into(),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn unexpected(&mut self, what: &str) -> Command {
+        self.fail(Failure::Inferred(
+            JobErrorCode::UnknownError,
+            format!(
+                "{}: unexpected {what} at step {:?}.",
+                self.name(),
+                self.current().map(|s| s.id.as_str()).unwrap_or("(end)")
+            ),
+        ))
+    }
+
+    fn finish(&mut self, outcome: Outcome) -> Command {
+        self.st.outcome = Some(outcome.clone());
+        Command::Finish { outcome }
+    }
+
+    fn fail(&mut self, f: Failure) -> Command {
+        let outcome = match f {
+            Failure::Named(code, message) => Outcome::Failed { code, message },
+            Failure::Inferred(code, message) if self.st.submit == SubmitPhase::Clicked => {
+                Outcome::Failed {
+                    code: JobErrorCode::OutcomeUnknown,
+                    message: format!(
+                        "{message} This happened after the post was submitted, so it may or may not have been published (original error: {}).",
+                        code.as_str()
+                    ),
+                }
+            }
+            Failure::Inferred(code, message) => Outcome::Failed { code, message },
+        };
+        self.finish(outcome)
+    }
+
+    fn then(&mut self, then: &Then) -> Command {
+        match then {
+            Then::Next => self.enter(self.st.step + 1),
+            Then::Goto(id) => match self.steps().iter().position(|s| &s.id == id) {
+                Some(i) => self.enter(i),
+                None => self.unexpected("jump"),
+            },
+            Then::Fail { code, message } => self.fail(Failure::Named(*code, message.clone())),
+        }
+    }
+
+    /// The step's target could not be found or used.
+    fn step_failed(&mut self, step: &Step, why: String) -> Command {
+        match &step.on_fail {
+            Some(t) => self.then(t),
+            None => self.fail(Failure::Inferred(JobErrorCode::SelectorNotFound, why)),
+        }
+    }
+
+    fn target(&self, name: &str) -> Option<Target> {
+        let vars = self.vars();
+        let t = self.pack.target(name)?;
+        let mut locators = Vec::with_capacity(t.0.len());
+        for l in &t.0 {
+            let mut l = l.clone();
+            if let Some(text) = &l.text {
+                l.text = Some(interpolate(text, &vars)?);
+            }
+            if let Some(n) = &l.name {
+                l.name = Some(interpolate(n, &vars)?);
+            }
+            locators.push(l);
+        }
+        Some(Target(locators))
+    }
+
+    fn probes(&self, conds: &[Condition]) -> Option<Vec<Probe>> {
+        conds
+            .iter()
+            .map(|c| {
+                Some(Probe {
+                    target: match &c.target {
+                        Some(t) => Some(self.target(t)?),
+                        None => None,
+                    },
+                    gone: c.gone,
+                    enabled: c.enabled,
+                    text_equals: c.has_job_text.then(|| self.job.text.clone()),
+                    url_matches: c.url_matches.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The pack's signals as wait branches `g0`, `g1`, ...
+    fn signal_branches(&self) -> Vec<AgentBranch> {
+        self.pack
+            .signals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                Some(AgentBranch {
+                    key: format!("g{i}"),
+                    probes: self.probes(&s.when)?,
+                })
+            })
+            .collect()
+    }
+
+    fn has_media(&self) -> bool {
+        !self.job.media_paths.is_empty()
+    }
+
+    /// Runs step `i` (skipping guarded ones) and returns its command.
+    fn enter(&mut self, mut i: usize) -> Command {
+        loop {
+            self.st.step = i;
+            let Some(step) = self.current() else {
+                return self.unexpected("end of the flow");
+            };
+            let skip = match step.only_if {
+                Some(Guard::HasMedia) => !self.has_media(),
+                Some(Guard::NoMedia) => self.has_media(),
+                None => false,
+            };
+            if skip {
+                i += 1;
+                continue;
+            }
+            if let Action::Navigate {
+                keep_if_url_starts_with,
+                ..
+            } = &step.action
+            {
+                let here = self.st.url.as_deref().unwrap_or("");
+                if keep_if_url_starts_with
+                    .iter()
+                    .any(|p| here.starts_with(p.as_str()))
+                {
+                    i += 1;
+                    continue;
+                }
+            }
+            return self.command_for(step);
+        }
+    }
+
+    fn missing_target(&mut self, step: &Step) -> Command {
+        self.fail(Failure::Inferred(
+            JobErrorCode::UnknownError,
+            format!(
+                "{}: step {:?} refers to a value that was not captured.",
+                self.name(),
+                step.id
+            ),
+        ))
+    }
+
+    fn command_for(&mut self, step: &'a Step) -> Command {
+        let timeout_ms = step.timeout_ms;
+        let target = match step.target() {
+            Some(name) => match self.target(name) {
+                Some(t) => Some(t),
+                None => return self.missing_target(step),
+            },
+            None => None,
+        };
+        let agent = |command| Command::Agent { command };
+        match &step.action {
+            Action::Navigate { url, .. } => match interpolate(url, &self.vars()) {
+                Some(url) => Command::Navigate { url, timeout_ms },
+                None => self.missing_target(step),
+            },
+            Action::WaitFor { branches, .. } => match self.wait_branches(branches) {
+                Some(branches) => agent(AgentCommand::WaitFor {
+                    branches,
+                    timeout_ms,
+                }),
+                None => self.missing_target(step),
+            },
+            Action::Check { conditions } => {
+                let Some(probes) = self.probes(conditions) else {
+                    return self.missing_target(step);
+                };
+                let mut branches = vec![AgentBranch {
+                    key: "s0".into(),
+                    probes,
+                }];
+                branches.extend(self.signal_branches());
+                agent(AgentCommand::WaitFor {
+                    branches,
+                    timeout_ms,
+                })
+            }
+            Action::Click { submit: true, .. } => match self.st.submit {
+                SubmitPhase::NotYet | SubmitPhase::Reporting => {
+                    self.st.submit = SubmitPhase::Reporting;
+                    Command::ReportSubmitting
+                }
+                SubmitPhase::Clicked => self.fail(Failure::Named(
+                    JobErrorCode::OutcomeUnknown,
+                    format!(
+                        "{}: the flow reached the submit control a second time; not clicking again.",
+                        self.name()
+                    ),
+                )),
+            },
+            Action::Click { .. } | Action::DismissOverlay { .. } => {
+                let timeout_ms = if matches!(step.action, Action::DismissOverlay { .. }) {
+                    0
+                } else {
+                    timeout_ms
+                };
+                agent(AgentCommand::Click {
+                    target: target.expect("click has a target"),
+                    timeout_ms,
+                })
+            }
+            Action::InsertText { .. } => agent(AgentCommand::InsertText {
+                target: target.expect("insertText has a target"),
+                text: self.job.text.clone(),
+                timeout_ms,
+            }),
+            Action::AttachFiles { .. } => Command::AttachMedia {
+                target: target.expect("attachFiles has a target"),
+                timeout_ms,
+            },
+            Action::Extract { read, .. } => agent(AgentCommand::Read {
+                target: target.expect("extract has a target"),
+                what: read.clone(),
+                timeout_ms,
+            }),
+            Action::Done => self.done(),
+        }
+    }
+
+    fn wait_branches(&self, branches: &[Branch]) -> Option<Vec<AgentBranch>> {
+        let mut out = Vec::with_capacity(branches.len() + self.pack.signals.len());
+        for (i, b) in branches.iter().enumerate() {
+            out.push(AgentBranch {
+                key: format!("s{i}"),
+                probes: self.probes(&b.when)?,
+            });
+        }
+        out.extend(self.signal_branches());
+        Some(out)
+    }
+
+    fn done(&mut self) -> Command {
+        let post_url = self.st.vars.get("postUrl").cloned();
+        if self.job.job_type == JobType::Post && post_url.is_none() {
+            return self.fail(Failure::Inferred(
+                JobErrorCode::UnknownError,
+                format!("{}: the flow ended without a post URL.", self.name()),
+            ));
+        }
+        let mut details = serde_json::Map::new();
+        for (k, v) in &self.st.vars {
+            if let Some(key) = k.strip_prefix("details.") {
+                details.insert(key.to_string(), v.clone().into());
+            }
+        }
+        if !self.st.fallbacks.is_empty() {
+            details.insert("fallbacks".into(), self.st.fallbacks.clone().into());
+        }
+        self.finish(Outcome::Succeeded {
+            post_url,
+            details: (!details.is_empty()).then_some(details.into()),
+        })
+    }
+
+    fn submitting_accepted(&mut self) -> Command {
+        let Some(step) = self.current() else {
+            return self.unexpected("submitting acceptance");
+        };
+        if !step.is_submit() || self.st.submit != SubmitPhase::Reporting {
+            return self.unexpected("submitting acceptance");
+        }
+        let Some(target) = step.target().and_then(|t| self.target(t)) else {
+            return self.missing_target(step);
+        };
+        // Recorded before the command leaves: a restart from here on never
+        // clicks again.
+        self.st.submit = SubmitPhase::Clicked;
+        Command::Agent {
+            command: AgentCommand::Click {
+                target,
+                timeout_ms: step.timeout_ms,
+            },
+        }
+    }
+
+    fn note_fallback(&mut self, step: &Step, via: Option<usize>) {
+        if let (Some(name), Some(via)) = (step.target(), via) {
+            if via > 0 {
+                let tag = format!("{name}#{via}");
+                if !self.st.fallbacks.contains(&tag) {
+                    self.st.fallbacks.push(tag);
+                }
+            }
+        }
+    }
+
+    fn agent_reply(&mut self, reply: AgentReply) -> Command {
+        if let Some(u) = &reply.url {
+            self.st.url = Some(u.clone());
+        }
+        let Some(step) = self.current() else {
+            return self.unexpected("agent reply");
+        };
+        if !reply.ok {
+            return self.fail(Failure::Inferred(
+                JobErrorCode::UnknownError,
+                format!(
+                    "{}: the page agent failed at step {:?}: {}",
+                    self.name(),
+                    step.id,
+                    reply.error.as_deref().unwrap_or("no reason given")
+                ),
+            ));
+        }
+        let found = reply.found.unwrap_or(false);
+        let what = |t: &str| format!("{}: could not find {t} (step {:?}).", self.name(), step.id);
+        match &step.action {
+            Action::WaitFor {
+                branches,
+                on_timeout,
+            } => match reply.matched.as_deref() {
+                Some(key) => self.matched(key, branches, &reply),
+                None => self.then(on_timeout),
+            },
+            Action::Check { conditions } => match reply.matched.as_deref() {
+                Some("s0") => self.check_passed(step, conditions, &reply),
+                Some(key) => self.matched(key, &[], &reply),
+                None => {
+                    let (code, why) = self.check_diagnosis(step, conditions, &reply);
+                    match &step.on_fail {
+                        Some(t) => self.then(t),
+                        None => self.fail(Failure::Inferred(code, why)),
+                    }
+                }
+            },
+            Action::Click { submit, target } => {
+                if !found {
+                    let why = what(target);
+                    if *submit {
+                        // The agent found nothing to click: nothing was sent.
+                        return self.fail(Failure::Named(JobErrorCode::SelectorNotFound, why));
+                    }
+                    return self.step_failed(step, why);
+                }
+                self.note_fallback(step, reply.via);
+                self.enter(self.st.step + 1)
+            }
+            Action::DismissOverlay { .. } => self.enter(self.st.step + 1),
+            Action::InsertText { target } => {
+                if !found {
+                    return self.step_failed(step, what(target));
+                }
+                self.note_fallback(step, reply.via);
+                let got = reply.text.as_deref().map(normalize_text);
+                if got.as_deref() == Some(normalize_text(&self.job.text).as_str()) {
+                    self.enter(self.st.step + 1)
+                } else {
+                    self.fail(Failure::Inferred(
+                        JobErrorCode::UnknownError,
+                        format!(
+                            "{}: the editor did not take the text (it holds {:?}).",
+                            self.name(),
+                            reply.text.as_deref().unwrap_or("")
+                        ),
+                    ))
+                }
+            }
+            Action::AttachFiles { target } => {
+                if !found {
+                    return self.step_failed(step, what(target));
+                }
+                self.note_fallback(step, reply.via);
+                let want = self.job.media_paths.len();
+                if reply.count == Some(want) {
+                    self.enter(self.st.step + 1)
+                } else {
+                    self.fail(Failure::Inferred(
+                        JobErrorCode::UnknownError,
+                        format!(
+                            "{}: the page took {} of {want} media files.",
+                            self.name(),
+                            reply.count.unwrap_or(0)
+                        ),
+                    ))
+                }
+            }
+            Action::Extract {
+                target,
+                into,
+                shape,
+                ..
+            } => {
+                let value = reply
+                    .value
+                    .as_deref()
+                    .filter(|_| found)
+                    .and_then(|v| apply_shape(v, shape));
+                match value {
+                    Some(v) => {
+                        self.note_fallback(step, reply.via);
+                        self.st.vars.insert(into.clone(), v);
+                        self.enter(self.st.step + 1)
+                    }
+                    None if found => {
+                        let why = format!(
+                            "{}: {target} holds no usable value ({:?}, step {:?}).",
+                            self.name(),
+                            reply.value.as_deref().unwrap_or(""),
+                            step.id
+                        );
+                        self.step_failed(step, why)
+                    }
+                    None => self.step_failed(step, what(target)),
+                }
+            }
+            Action::Navigate { .. } | Action::Done => self.unexpected("agent reply"),
+        }
+    }
+
+    fn matched(&mut self, key: &str, branches: &[Branch], reply: &AgentReply) -> Command {
+        let index = |prefix: char| {
+            key.strip_prefix(prefix)
+                .and_then(|n| n.parse::<usize>().ok())
+        };
+        if let Some(b) = index('s').and_then(|i| branches.get(i)) {
+            if let Some(step) = self.current() {
+                self.note_fallback(step, reply.via);
+            }
+            return self.then(&b.then.clone());
+        }
+        if let Some(s) = index('g').and_then(|i| self.pack.signals.get(i)) {
+            return self.fail(Failure::Named(s.code, s.message.clone()));
+        }
+        self.unexpected(&format!("wait result {key:?}"))
+    }
+
+    fn check_passed(&mut self, step: &Step, conds: &[Condition], reply: &AgentReply) -> Command {
+        // Verify the text ourselves too: the click must not leave on the
+        // agent's word alone.
+        let want = normalize_text(&self.job.text);
+        let states = reply.probes.clone().unwrap_or_default();
+        for (i, c) in conds.iter().enumerate() {
+            let s = states.get(i).cloned().unwrap_or_default();
+            if c.has_job_text && s.text.as_deref().map(normalize_text).as_deref() != Some(&want) {
+                let why = format!(
+                    "{}: the editor holds {:?}, not the post's text (step {:?}).",
+                    self.name(),
+                    s.text.as_deref().unwrap_or(""),
+                    step.id
+                );
+                return self.fail(Failure::Inferred(JobErrorCode::UnknownError, why));
+            }
+            if c.enabled && !(s.found && s.enabled) {
+                let why = format!(
+                    "{}: {} is not enabled (step {:?}).",
+                    self.name(),
+                    c.target.as_deref().unwrap_or("?"),
+                    step.id
+                );
+                return self.fail(Failure::Inferred(JobErrorCode::UnknownError, why));
+            }
+        }
+        self.enter(self.st.step + 1)
+    }
+
+    fn check_diagnosis(
+        &self,
+        step: &Step,
+        conds: &[Condition],
+        reply: &AgentReply,
+    ) -> (JobErrorCode, String) {
+        let states = reply.probes.clone().unwrap_or_default();
+        let want = normalize_text(&self.job.text);
+        let mut code = JobErrorCode::UnknownError;
+        let mut problems = Vec::new();
+        for (i, c) in conds.iter().enumerate() {
+            let s = states.get(i).cloned().unwrap_or_default();
+            let name = c.target.as_deref().unwrap_or("the page");
+            if c.target.is_some() && !c.gone && !s.found {
+                code = JobErrorCode::SelectorNotFound;
+                problems.push(format!("{name} not found"));
+            } else if c.gone && s.found {
+                problems.push(format!("{name} did not go away"));
+            } else if c.enabled && !s.enabled {
+                problems.push(format!("{name} stayed disabled"));
+            } else if c.has_job_text
+                && s.text.as_deref().map(normalize_text).as_deref() != Some(&want)
+            {
+                problems.push(format!(
+                    "{name} holds {:?}",
+                    s.text.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        let message = format!(
+            "{}: check {:?} failed: {}.",
+            self.name(),
+            step.id,
+            if problems.is_empty() {
+                "timed out".to_string()
+            } else {
+                problems.join(", ")
+            }
+        );
+        (code, message)
+    }
+}

@@ -1,0 +1,584 @@
+//! Selector packs: a platform's composer flow as data.
+//!
+//! A pack names the elements of a platform's pages ([`Target`]s: ordered
+//! lists of [`Locator`]s, primary first, fallbacks after) and the [`Step`]s
+//! of each flow (navigate, wait, click, insert text, attach files, dismiss an
+//! overlay, check, extract), with per-step timeouts and the page signals
+//! that end a job with an error code. The [`crate::engine`] runs a pack; the
+//! DOM agent in the page evaluates locators and knows no platform.
+//!
+//! Packs are JSON so a new one (or a fixed selector) needs no code. The
+//! built-in packs are compiled in and checked by [`Pack::validate`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{JobErrorCode, JobType, Platform};
+
+/// The X (x.com / twitter.com) pack as shipped.
+pub const X_PACK_JSON: &str = include_str!("packs/x.json");
+
+/// Default time a step waits for its target, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
+
+/// A platform's flows as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Pack {
+    pub platform: Platform,
+    /// Reported with every ack (`packVersion`), so a failure can be traced to
+    /// the selectors that produced it.
+    pub version: String,
+    /// Host names the platform's pages are served on (`x.com`); a tab on one
+    /// of them can run the pack.
+    pub hosts: Vec<String>,
+    /// Where a fresh tab starts when the first step does not navigate.
+    pub entry_url: String,
+    /// Named page elements the steps refer to.
+    pub targets: BTreeMap<String, Target>,
+    /// Page states that end the job wherever they show up (a login wall, a
+    /// rate-limit toast): appended to every wait.
+    #[serde(default)]
+    pub signals: Vec<Signal>,
+    /// One flow per job type the pack supports.
+    pub flows: Vec<Flow>,
+}
+
+/// The steps of one job type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Flow {
+    pub job_type: JobType,
+    pub steps: Vec<Step>,
+}
+
+/// An element, found by the first locator that matches anything. The first
+/// locator is the primary; the rest are fallbacks, in order of preference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Target(pub Vec<Locator>);
+
+/// One way to find an element. Every given criterion must hold. The DOM
+/// agent searches the document and every open shadow root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Locator {
+    /// A CSS selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub css: Option<String>,
+    /// An ARIA role, explicit (`role="button"`) or implicit (`<button>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The accessible name (aria-label, aria-labelledby, or text), compared
+    /// case-insensitively after trimming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Text the element's visible text contains, case-insensitively. May use
+    /// `{var}` placeholders (see [`crate::engine`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A CSS selector applied inside the matched element; the first match
+    /// inside becomes the result (e.g. the link inside a post card).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner: Option<String>,
+}
+
+/// A page state, as a conjunction of probes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    /// A target name of the pack; holds when it is present (or absent with
+    /// `gone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Holds when the target is absent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gone: bool,
+    /// The target must be enabled (no `disabled`, no `aria-disabled="true"`,
+    /// no `data-disabled="true"`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enabled: bool,
+    /// The target's text must equal the job's text (after normalisation).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub has_job_text: bool,
+    /// A JavaScript regular expression the page URL must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_matches: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A page state that ends the job with an error code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Signal {
+    pub when: Vec<Condition>,
+    pub code: JobErrorCode,
+    pub message: String,
+}
+
+/// What happens after a wait branch matched, a step failed, or a wait timed
+/// out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Then {
+    /// Go on with the next step.
+    Next,
+    /// Jump to the step with this id.
+    Goto(String),
+    /// End the job as failed.
+    Fail { code: JobErrorCode, message: String },
+}
+
+/// When a step runs at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Guard {
+    /// Only for jobs with media.
+    HasMedia,
+    /// Only for jobs without media.
+    NoMedia,
+}
+
+/// One alternative of a wait: when all its conditions hold, do `then`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Branch {
+    pub when: Vec<Condition>,
+    pub then: Then,
+}
+
+/// What an extracted value must look like.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Shape {
+    /// The value must contain this text followed by at least one digit; it is
+    /// cut after those digits (`/status/123/photo/1` → `/status/123`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits_after: Option<String>,
+    /// The value must start with `http://` or `https://`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub absolute_url: bool,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Action {
+    /// Load `url` (may use `{var}` placeholders) in the job's tab, unless the
+    /// tab's URL already starts with one of `keepIfUrlStartsWith`.
+    #[serde(rename_all = "camelCase")]
+    Navigate {
+        url: String,
+        #[serde(default)]
+        keep_if_url_starts_with: Vec<String>,
+    },
+    /// Wait until one branch holds (the pack's signals are appended).
+    #[serde(rename_all = "camelCase")]
+    WaitFor {
+        branches: Vec<Branch>,
+        on_timeout: Then,
+    },
+    /// Click the target. `submit` marks the platform's publish control: the
+    /// engine reports `submitting` first and never clicks it twice.
+    #[serde(rename_all = "camelCase")]
+    Click {
+        target: String,
+        #[serde(default)]
+        submit: bool,
+    },
+    /// Replace the target editor's content with the job's text.
+    #[serde(rename_all = "camelCase")]
+    InsertText { target: String },
+    /// Attach the job's media to the target (a file input, or a drop zone).
+    #[serde(rename_all = "camelCase")]
+    AttachFiles { target: String },
+    /// Click the target if it is present right now; never fails.
+    #[serde(rename_all = "camelCase")]
+    DismissOverlay { target: String },
+    /// Wait until every condition holds (e.g. the editor holds exactly the
+    /// text and the submit control is enabled).
+    #[serde(rename_all = "camelCase")]
+    Check { conditions: Vec<Condition> },
+    /// Read the target's `read` (`text`, `value`, `href`, or an attribute
+    /// name) into the variable `into` (`postUrl`, or `details.<key>`).
+    #[serde(rename_all = "camelCase")]
+    Extract {
+        target: String,
+        read: String,
+        into: String,
+        #[serde(default)]
+        shape: Shape,
+    },
+    /// End the flow: success when the flow captured what the job needs.
+    Done,
+}
+
+/// One step of a flow. (Unknown fields are rejected by [`Action`]: serde
+/// cannot deny them on a struct with a flattened field.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// Unique within the flow; used by `goto` and in error messages.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<Guard>,
+    /// How long the step waits for its target or branches.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// What to do when the step's target is missing or its value is unusable
+    /// (default: fail with `selector_not_found`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_fail: Option<Then>,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+impl Step {
+    /// The target name the step acts on, if any.
+    pub fn target(&self) -> Option<&str> {
+        match &self.action {
+            Action::Click { target, .. }
+            | Action::InsertText { target }
+            | Action::AttachFiles { target }
+            | Action::DismissOverlay { target }
+            | Action::Extract { target, .. } => Some(target),
+            Action::Navigate { .. } | Action::WaitFor { .. } | Action::Check { .. } => None,
+            Action::Done => None,
+        }
+    }
+
+    /// Whether this is the publish click.
+    pub fn is_submit(&self) -> bool {
+        matches!(self.action, Action::Click { submit: true, .. })
+    }
+}
+
+/// Why a pack is unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackError(pub String);
+
+impl fmt::Display for PackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid selector pack: {}", self.0)
+    }
+}
+
+impl std::error::Error for PackError {}
+
+impl Pack {
+    /// Parses and validates a pack.
+    pub fn from_json(json: &str) -> Result<Pack, PackError> {
+        let pack: Pack = serde_json::from_str(json).map_err(|e| PackError(e.to_string()))?;
+        pack.validate()?;
+        Ok(pack)
+    }
+
+    /// The built-in pack of a platform, if one ships.
+    pub fn builtin(platform: Platform) -> Option<Pack> {
+        let json = match platform {
+            Platform::X => X_PACK_JSON,
+            _ => return None,
+        };
+        Some(Pack::from_json(json).expect("built-in packs are valid (tested)"))
+    }
+
+    /// The flow for a job type.
+    pub fn flow(&self, job_type: JobType) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.job_type == job_type)
+    }
+
+    /// Looks a target up by name.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.get(name)
+    }
+
+    /// Whether a URL is on one of the pack's hosts.
+    pub fn matches_url(&self, url: &str) -> bool {
+        host_of(url).is_some_and(|h| self.hosts.iter().any(|x| x.eq_ignore_ascii_case(h)))
+    }
+
+    /// Checks everything the engine relies on: targets and gotos resolve,
+    /// step ids are unique, every locator says something, a post flow has
+    /// exactly one submit click and nothing after it clicks a submit again.
+    pub fn validate(&self) -> Result<(), PackError> {
+        let err = |m: String| Err(PackError(m));
+        if self.version.trim().is_empty() {
+            return err("version is empty".into());
+        }
+        if self.hosts.is_empty() {
+            return err("no hosts".into());
+        }
+        if !self.matches_url(&self.entry_url) {
+            return err(format!(
+                "entryUrl {} is not on the pack's hosts",
+                self.entry_url
+            ));
+        }
+        for (name, target) in &self.targets {
+            if target.0.is_empty() {
+                return err(format!("target {name:?} has no locators"));
+            }
+            for l in &target.0 {
+                if l.css.is_none() && l.role.is_none() && l.text.is_none() && l.name.is_none() {
+                    return err(format!("target {name:?} has a locator with no criteria"));
+                }
+            }
+        }
+        for s in &self.signals {
+            self.check_conditions("signal", &s.when)?;
+        }
+        let mut types = BTreeSet::new();
+        for flow in &self.flows {
+            if !types.insert(flow.job_type.as_str()) {
+                return err(format!("two flows for {}", flow.job_type.as_str()));
+            }
+            self.validate_flow(flow)?;
+        }
+        Ok(())
+    }
+
+    fn check_conditions(&self, place: &str, conds: &[Condition]) -> Result<(), PackError> {
+        if conds.is_empty() {
+            return Err(PackError(format!("{place}: empty condition list")));
+        }
+        for c in conds {
+            match &c.target {
+                Some(t) if !self.targets.contains_key(t) => {
+                    return Err(PackError(format!("{place}: unknown target {t:?}")));
+                }
+                None if c.url_matches.is_none() => {
+                    return Err(PackError(format!(
+                        "{place}: a condition needs a target or urlMatches"
+                    )));
+                }
+                None if c.gone || c.enabled || c.has_job_text => {
+                    return Err(PackError(format!(
+                        "{place}: gone/enabled/hasJobText need a target"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_flow(&self, flow: &Flow) -> Result<(), PackError> {
+        let name = flow.job_type.as_str();
+        let err = |m: String| Err(PackError(format!("flow {name}: {m}")));
+        let mut ids = BTreeSet::new();
+        for s in &flow.steps {
+            if !ids.insert(s.id.as_str()) {
+                return err(format!("duplicate step id {:?}", s.id));
+            }
+        }
+        let check_then = |step: &str, then: &Then| match then {
+            Then::Goto(id) if !ids.contains(id.as_str()) => Err(PackError(format!(
+                "flow {name}: step {step:?} jumps to unknown step {id:?}"
+            ))),
+            _ => Ok(()),
+        };
+        for s in &flow.steps {
+            if let Some(t) = s.target() {
+                if !self.targets.contains_key(t) {
+                    return err(format!("step {:?} names unknown target {t:?}", s.id));
+                }
+            }
+            if let Some(t) = &s.on_fail {
+                check_then(&s.id, t)?;
+            }
+            match &s.action {
+                Action::WaitFor {
+                    branches,
+                    on_timeout,
+                } => {
+                    if branches.is_empty() {
+                        return err(format!("step {:?} waits for nothing", s.id));
+                    }
+                    for b in branches {
+                        self.check_conditions(&format!("flow {name} step {}", s.id), &b.when)?;
+                        check_then(&s.id, &b.then)?;
+                    }
+                    check_then(&s.id, on_timeout)?;
+                }
+                Action::Check { conditions } => {
+                    self.check_conditions(&format!("flow {name} step {}", s.id), conditions)?;
+                }
+                Action::Extract { into, .. } if into.trim().is_empty() => {
+                    return err(format!("step {:?} extracts into nothing", s.id));
+                }
+                _ => {}
+            }
+        }
+        if !flow.steps.iter().any(|s| matches!(s.action, Action::Done)) {
+            return err("no done step".into());
+        }
+        if flow.job_type == JobType::Post {
+            let submits: Vec<usize> = flow
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_submit())
+                .map(|(i, _)| i)
+                .collect();
+            if submits.len() != 1 {
+                return err(format!(
+                    "needs exactly one submit click, has {}",
+                    submits.len()
+                ));
+            }
+            // After the submit, a goto back to (or before) it would click twice.
+            let submit = submits[0];
+            let index = |id: &str| flow.steps.iter().position(|s| s.id == id);
+            for s in &flow.steps[submit + 1..] {
+                let mut thens: Vec<&Then> = s.on_fail.iter().collect();
+                if let Action::WaitFor {
+                    branches,
+                    on_timeout,
+                } = &s.action
+                {
+                    thens.extend(branches.iter().map(|b| &b.then));
+                    thens.push(on_timeout);
+                }
+                for t in thens {
+                    if let Then::Goto(id) = t {
+                        if index(id).is_some_and(|i| i <= submit) {
+                            return err(format!(
+                                "step {:?} jumps back to {id:?}, before the submit click",
+                                s.id
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The host of an `http(s)` URL, lowercase is not enforced (compare
+/// case-insensitively).
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.rfind(':') {
+        Some(i) if !host.ends_with(']') => &host[..i],
+        _ => host,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_pack_is_valid_and_has_the_documented_selectors() {
+        let pack = Pack::builtin(Platform::X).unwrap();
+        assert_eq!(pack.platform, Platform::X);
+        assert!(pack.matches_url("https://x.com/home"));
+        assert!(pack.matches_url("https://twitter.com/compose/post"));
+        assert!(!pack.matches_url("https://www.linkedin.com/feed/"));
+        let css = |t: &str| -> Vec<String> {
+            pack.target(t)
+                .unwrap()
+                .0
+                .iter()
+                .filter_map(|l| l.css.clone())
+                .collect()
+        };
+        assert!(css("editor")
+            .iter()
+            .any(|c| c == r#"[data-testid="tweetTextarea_0"]"#));
+        assert!(css("fileInput")
+            .iter()
+            .any(|c| c == r#"input[data-testid="fileInput"]"#));
+        let submit = css("submit");
+        assert!(submit.iter().any(|c| c.contains("tweetButtonInline")));
+        assert!(submit
+            .iter()
+            .any(|c| c.ends_with(r#"[data-testid="tweetButton"]"#)));
+        let flow = pack.flow(JobType::Post).unwrap();
+        assert_eq!(flow.steps.iter().filter(|s| s.is_submit()).count(), 1);
+        let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
+        assert!(codes.contains(&JobErrorCode::NotLoggedIn));
+        assert!(codes.contains(&JobErrorCode::RateLimited));
+    }
+
+    fn minimal() -> serde_json::Value {
+        serde_json::json!({
+            "platform": "x", "version": "t1", "hosts": ["x.com"], "entryUrl": "https://x.com/",
+            "targets": {"a": [{"css": "#a"}]},
+            "flows": [{"jobType": "post", "steps": [
+                {"id": "c", "action": "click", "target": "a", "submit": true},
+                {"id": "w", "action": "waitFor", "branches": [{"when": [{"target": "a"}], "then": "next"}],
+                 "onTimeout": {"fail": {"code": "unknown_error", "message": "m"}}},
+                {"id": "d", "action": "done"}
+            ]}]
+        })
+    }
+
+    fn check(v: serde_json::Value) -> Result<Pack, PackError> {
+        Pack::from_json(&v.to_string())
+    }
+
+    #[test]
+    fn validation_catches_broken_packs() {
+        assert!(check(minimal()).is_ok());
+
+        let mut v = minimal();
+        v["flows"][0]["steps"][0]["target"] = "nope".into();
+        assert!(check(v).unwrap_err().0.contains("unknown target"));
+
+        let mut v = minimal();
+        v["flows"][0]["steps"][1]["onTimeout"] = serde_json::json!({"goto": "c"});
+        assert!(check(v).unwrap_err().0.contains("before the submit"));
+
+        let mut v = minimal();
+        v["flows"][0]["steps"][1]["onTimeout"] = serde_json::json!({"goto": "zz"});
+        assert!(check(v).unwrap_err().0.contains("unknown step"));
+
+        let mut v = minimal();
+        v["flows"][0]["steps"][0]["submit"] = false.into();
+        assert!(check(v).unwrap_err().0.contains("exactly one submit"));
+
+        let mut v = minimal();
+        v["targets"]["a"] = serde_json::json!([{"inner": "a"}]);
+        assert!(check(v).unwrap_err().0.contains("no criteria"));
+
+        let mut v = minimal();
+        v["flows"][0]["steps"][2]["id"] = "c".into();
+        assert!(check(v).unwrap_err().0.contains("duplicate step"));
+
+        let mut v = minimal();
+        v["entryUrl"] = "https://evil.example/".into();
+        assert!(check(v).unwrap_err().0.contains("entryUrl"));
+
+        let mut v = minimal();
+        v["flows"][0]["steps"][0]["bogus"] = 1.into();
+        assert!(check(v).is_err(), "unknown step fields are rejected");
+    }
+
+    #[test]
+    fn host_of_handles_ports_and_userinfo() {
+        assert_eq!(host_of("https://x.com/home"), Some("x.com"));
+        assert_eq!(host_of("http://127.0.0.1:8080/v1"), Some("127.0.0.1"));
+        assert_eq!(
+            host_of("https://u:p@www.linkedin.com?x"),
+            Some("www.linkedin.com")
+        );
+        assert_eq!(host_of("chrome://extensions"), None);
+        assert_eq!(host_of("https://"), None);
+    }
+}

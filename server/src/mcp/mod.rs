@@ -1,0 +1,138 @@
+//! The MCP endpoint: `/mcp`, Streamable HTTP, served by the official Rust SDK
+//! (`rmcp`) in stateless mode (every POST stands alone; GET and DELETE are
+//! 405), answering every protocol revision the SDK knows (2024-11-05 through
+//! 2026-07-28). The tools are in [`tools`].
+//!
+//! Every request needs a credential, checked here before the SDK sees it:
+//! an OAuth access token (`Authorization: Bearer cpat_…`, see
+//! [`crate::oauth`]) or, for clients without OAuth, the tenant's API key
+//! (`clawpost-api-key`, or as a bearer token). Without one the answer is 401
+//! with `WWW-Authenticate: Bearer resource_metadata="…"`, from which MCP
+//! clients discover the authorization server. The verified [`McpCaller`] is
+//! put in the request's extensions; tools take the tenant only from it.
+
+pub mod tools;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::auth::{bearer, tenant_for_key, API_KEY_HEADER};
+use crate::oauth::bearer::{unauthorized, verify_access_token};
+use crate::oauth::{MCP_PATH, SCOPES};
+use crate::secrets::API_KEY_PREFIX;
+use crate::state::AppState;
+use crate::store::Tenant;
+
+/// Who is calling a tool, as verified from the request's credential.
+#[derive(Debug, Clone)]
+pub struct McpCaller {
+    pub tenant: Tenant,
+    /// The scopes granted (`posts:read`, `posts:write`); all of them for an API key.
+    pub scopes: Vec<String>,
+    /// The OAuth client, when the credential is an access token.
+    pub client_id: Option<String>,
+}
+
+impl McpCaller {
+    /// Whether the caller holds `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// The `/mcp` route: the rmcp service behind the credential check, with CORS
+/// for browser-based clients.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let app = state.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(tools::ClawPostMcp::new(app.clone())),
+        Arc::new(NeverSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_allowed_hosts(allowed_hosts(&state.settings.public_url)),
+    );
+    Router::new()
+        .route_service(MCP_PATH, service)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_credential,
+        ))
+        .layer(crate::oauth::cors())
+}
+
+/// The `Host` values accepted on `/mcp` (the SDK's DNS-rebinding guard):
+/// loopback, and the public URL's host.
+fn allowed_hosts(public_url: &str) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    if let Some(host) = url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+    {
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    hosts
+}
+
+/// Checks the credential of an MCP request and records the [`McpCaller`].
+async fn require_credential(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let (presented, caller) = if let Some(key) = headers.get(API_KEY_HEADER) {
+        let key = key.to_str().unwrap_or("").trim().to_string();
+        (true, api_key_caller(&state, &key).await)
+    } else if let Some(token) = bearer(headers).map(str::to_string) {
+        if token.starts_with(API_KEY_PREFIX) {
+            (true, api_key_caller(&state, &token).await)
+        } else {
+            let grant = verify_access_token(&state, &token).await;
+            (
+                true,
+                grant.map(|g| {
+                    g.map(|g| McpCaller {
+                        tenant: g.tenant,
+                        scopes: g.scopes,
+                        client_id: Some(g.client_id),
+                    })
+                }),
+            )
+        }
+    } else {
+        (false, Ok(None))
+    };
+    match caller {
+        Ok(Some(caller)) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Ok(None) if presented => unauthorized(
+            &state,
+            true,
+            "Invalid, expired or revoked credential. Authorize again.",
+        ),
+        Ok(None) => unauthorized(
+            &state,
+            false,
+            "Authorization required: connect with OAuth, or send your API key in the clawpost-api-key header.",
+        ),
+        Err(e) => axum::response::IntoResponse::into_response(e),
+    }
+}
+
+async fn api_key_caller(
+    state: &AppState,
+    key: &str,
+) -> Result<Option<McpCaller>, crate::error::ApiError> {
+    Ok(tenant_for_key(state, key).await?.map(|tenant| McpCaller {
+        tenant,
+        scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+        client_id: None,
+    }))
+}
