@@ -62,6 +62,18 @@ cmd_run() {
   exec "$ROOT/target/release/clawpost-server" serve "$@"
 }
 
+# moto: the S3-compatible server the media tests run the S3 store against.
+ensure_moto() {
+  if command -v moto_server >/dev/null 2>&1; then return 0; fi
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed to install moto (the S3 test server)"
+  log "Installing moto (S3 test server) from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' \
+    || die "could not install moto: pip install 'moto[server]'"
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  hash -r
+  command -v moto_server >/dev/null 2>&1 || die "moto is installed but moto_server is not on PATH"
+}
+
 cmd_test() {
   local no_postgres=0
   for arg in "$@"; do
@@ -77,6 +89,7 @@ cmd_test() {
   else
     ensure_postgres
   fi
+  ensure_moto
   log "Checking formatting"
   cargo fmt --all -- --check
   log "Running clippy"

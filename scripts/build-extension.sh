@@ -82,7 +82,7 @@ assemble() {
   rm -rf "$OUT"
   mkdir -p "$OUT/wasm"
   cp "$ROOT/manifest.json" "$OUT/"
-  for f in worker.js dom-agent.js popup.html popup.js options.html options.js ui.css; do
+  for f in worker.js dom-agent.js offscreen.html offscreen.js popup.html popup.js options.html options.js ui.css; do
     cp "$ROOT/static/$f" "$OUT/"
   done
   cp -r "$ROOT/static/icons" "$OUT/"
@@ -99,9 +99,12 @@ report_sizes() {
   done
 }
 
-ensure_wasm_target
-ensure_wasm_bindgen
-build_wasm
-assemble
-report_sizes
-echo "Extension ready: $OUT" >&2
+# Sourced by scripts/test-extension.sh for the install helpers above.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  ensure_wasm_target
+  ensure_wasm_bindgen
+  build_wasm
+  assemble
+  report_sizes
+  echo "Extension ready: $OUT" >&2
+fi

@@ -23,7 +23,7 @@ extension_stale() {
   local stamp="$ROOT/dist/extension/manifest.json"
   [ -f "$stamp" ] || return 0
   local src
-  for src in extension extension-core static scripts/build-extension.sh; do
+  for src in extension extension-core static manifest.json scripts/build-extension.sh; do
     [ -e "$ROOT/$src" ] || continue
     if [ -n "$(find "$ROOT/$src" -newer "$stamp" -type f -not -path '*/target/*' -print -quit)" ]; then
       return 0

@@ -35,8 +35,57 @@
       (el instanceof HTMLInputElement && !["file", "checkbox", "radio", "button", "submit"].includes(el.type));
   }
 
+  const BLOCK = /^(DIV|P|LI|H[1-6]|PRE|BLOCKQUOTE|UL|OL|SECTION|ARTICLE|TABLE|TR)$/;
+
+  // A <br> that only holds an empty line (or ends a block) adds no text.
+  function isPlaceholderBr(br, root) {
+    for (let n = br; n && n !== root; n = n.parentNode) {
+      for (let s = n.nextSibling; s; s = s.nextSibling) {
+        if (s.nodeType !== Node.TEXT_NODE || s.data.length > 0) return false;
+      }
+      const p = n.parentNode;
+      if (p && p.nodeType === Node.ELEMENT_NODE && BLOCK.test(p.tagName)) return true;
+    }
+    return true;
+  }
+
+  // The text of a rich-text editor as its model holds it: one line per
+  // block (Draft.js blocks, Lexical/ProseMirror paragraphs), an empty block
+  // as an empty line, a soft <br> as a line break. (innerText would count
+  // an empty block's placeholder <br> as an extra line.)
+  function editorText(root) {
+    const lines = [];
+    let line = null;
+    const flush = () => {
+      if (line !== null) lines.push(line);
+      line = null;
+    };
+    const walk = (node) => {
+      for (const child of node.childNodes) {
+        if (child.nodeType === Node.TEXT_NODE) {
+          if (/\n/.test(child.data) && !child.data.trim()) continue; // markup indentation
+          line = (line ?? "") + child.data;
+        } else if (child.nodeType === Node.ELEMENT_NODE) {
+          if (child.tagName === "BR") {
+            line = (line ?? "") + (isPlaceholderBr(child, root) ? "" : "\n");
+          } else if (BLOCK.test(child.tagName)) {
+            flush();
+            walk(child);
+            flush();
+          } else {
+            walk(child);
+          }
+        }
+      }
+    };
+    walk(root);
+    flush();
+    return lines.join("\n");
+  }
+
   function textOf(el) {
     if (isTextField(el)) return el.value;
+    if (el.isContentEditable) return editorText(el);
     const t = typeof el.innerText === "string" ? el.innerText : "";
     return t || el.textContent || "";
   }

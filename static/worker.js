@@ -22,6 +22,14 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   ready.then(() => wasm.on_alarm(alarm.name)).catch(report);
 });
 
+// A server URL written straight into storage (not through the options page)
+// takes effect at once too.
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && "serverUrl" in changes) {
+    ready.then(() => wasm.on_settings_changed()).catch(report);
+  }
+});
+
 chrome.runtime.onStartup.addListener(() => {
   ready.then(() => wasm.on_lifecycle("startup")).catch(report);
 });

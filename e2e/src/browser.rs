@@ -84,6 +84,13 @@ pub fn extension_id(dir: &Path) -> anyhow::Result<String> {
     extension_id_from_key(key)
 }
 
+/// The last lines of a log file, for error messages.
+pub fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join(" | ")
+}
+
 /// A running headless Chromium.
 pub struct Browser {
     _child: Child,
@@ -145,8 +152,9 @@ impl Browser {
         match tokio::time::timeout(Duration::from_secs(30), ready_rx).await {
             Ok(Ok(_)) => {}
             _ => bail!(
-                "chromium did not open its DevTools port (see {})",
-                log.display()
+                "chromium did not open its DevTools port within 30s; {}: {}",
+                log.display(),
+                log_tail(log)
             ),
         }
         let active = std::fs::read_to_string(profile.join("DevToolsActivePort"))

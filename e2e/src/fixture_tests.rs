@@ -47,19 +47,16 @@ async fn rig(sites: &str) -> Rig {
 
 async fn open(rig: &Rig, url: &str) -> Page {
     let page = rig.browser.cdp.open_page(url).await.unwrap();
-    page.wait_for(
-        "document.readyState === 'complete'",
-        WAIT,
-        "page load",
-    )
-    .await
-    .unwrap();
+    page.wait_for("document.readyState === 'complete'", WAIT, "page load")
+        .await
+        .unwrap();
     page
 }
 
 /// The editor model's text as the page shows it (blocks joined by \n).
 const EDITOR_TEXT: &str = "Array.from(document.querySelectorAll('[data-testid=\"tweetTextarea_0\"] [data-block=\"true\"]')).map(b => b.textContent).join('\\n')";
-const BUTTON_DISABLED: &str = "document.querySelector('[data-testid=\"tweetButtonInline\"]').getAttribute('aria-disabled')";
+const BUTTON_DISABLED: &str =
+    "document.querySelector('[data-testid=\"tweetButtonInline\"]').getAttribute('aria-disabled')";
 
 /// Runs `js`, lets mutation observers and timers settle, returns the editor
 /// text and the button state.
@@ -204,7 +201,8 @@ async fn x_modal_composer_takes_files_and_records_them() {
     .await
     .unwrap();
 
-    let png = std::fs::read(e2e_dir().join("scenarios/x/image-post-compose/media/gradient.png")).unwrap();
+    let png =
+        std::fs::read(e2e_dir().join("scenarios/x/image-post-compose/media/gradient.png")).unwrap();
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &png);
     page.eval(&format!(
         "(() => {{ const bytes = Uint8Array.from(atob('{b64}'), c => c.charCodeAt(0)); \
@@ -233,9 +231,11 @@ async fn x_modal_composer_takes_files_and_records_them() {
         .await
         .unwrap();
     page.insert_text("With a picture").await.unwrap();
-    page.eval("document.querySelector('[role=\"dialog\"] [data-testid=\"tweetButton\"]').click(), true")
-        .await
-        .unwrap();
+    page.eval(
+        "document.querySelector('[role=\"dialog\"] [data-testid=\"tweetButton\"]').click(), true",
+    )
+    .await
+    .unwrap();
     let records = wait_records(&rig.fixture, 1).await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["text"], "With a picture");
@@ -269,16 +269,24 @@ async fn x_logged_out_shows_the_login_wall_and_other_hosts_are_not_served() {
         .unwrap();
     assert_eq!(url, "/i/flow/login?redirect_after_login=%2Fcompose%2Fpost");
     assert_eq!(
-        page.eval("document.querySelector('[data-testid=\"SideNav_AccountSwitcher_Button\"]') === null")
-            .await
-            .unwrap(),
+        page.eval(
+            "document.querySelector('[data-testid=\"SideNav_AccountSwitcher_Button\"]') === null"
+        )
+        .await
+        .unwrap(),
         json!(true)
     );
     // The scenario has no www.linkedin.com folder: a connection error.
     let nav = page
-        .call("Page.navigate", json!({ "url": "https://www.linkedin.com/feed/" }))
+        .call(
+            "Page.navigate",
+            json!({ "url": "https://www.linkedin.com/feed/" }),
+        )
         .await
         .unwrap();
-    assert!(nav["errorText"].as_str().is_some_and(|e| !e.is_empty()), "{nav}");
+    assert!(
+        nav["errorText"].as_str().is_some_and(|e| !e.is_empty()),
+        "{nav}"
+    );
     assert!(rig.fixture.records().is_empty());
 }

@@ -203,10 +203,17 @@ fn without_a_home_composer_the_modal_composer_is_opened() {
             timeout_ms: 30_000
         }
     );
-    d.feed(Observation::Navigated { url: COMPOSE.into() });
+    d.feed(Observation::Navigated {
+        url: COMPOSE.into(),
+    });
     let c = d.reply(json!({"ok": true, "url": COMPOSE, "matched": "s0"}));
     assert!(
-        matches!(&c, Command::Agent { command: AgentCommand::Click { timeout_ms: 0, .. } }),
+        matches!(
+            &c,
+            Command::Agent {
+                command: AgentCommand::Click { timeout_ms: 0, .. }
+            }
+        ),
         "went on with the flow: {c:?}"
     );
     // And a composer that never shows up is selector_not_found.
@@ -214,7 +221,9 @@ fn without_a_home_composer_the_modal_composer_is_opened() {
     d.feed(Observation::Start { url: None });
     d.feed(Observation::Navigated { url: HOME.into() });
     d.reply(json!({"ok": true, "url": HOME}));
-    d.feed(Observation::Navigated { url: COMPOSE.into() });
+    d.feed(Observation::Navigated {
+        url: COMPOSE.into(),
+    });
     let c = d.reply(json!({"ok": true, "url": COMPOSE}));
     assert_eq!(failed_code(&c), JobErrorCode::SelectorNotFound);
 }
@@ -248,7 +257,10 @@ fn a_login_wall_fails_with_not_logged_in() {
 #[test]
 fn a_missing_composer_is_selector_not_found() {
     let mut d = Driver::new(job("hi", &[]));
-    d.feed(Observation::Start { url: None });
+    d.feed(Observation::Start {
+        url: Some(COMPOSE.into()),
+    });
+    d.reply(json!({"ok": true, "url": COMPOSE, "probes": [{"found": false}]}));
     d.feed(Observation::Navigated {
         url: COMPOSE.into(),
     });

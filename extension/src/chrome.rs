@@ -41,7 +41,11 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = remove, catch)]
     async fn tabs_remove(tab_id: i32) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = sendMessage, catch)]
-    fn tabs_send_message(tab_id: i32, message: &JsValue, options: &JsValue) -> Result<Promise, JsValue>;
+    fn tabs_send_message(
+        tab_id: i32,
+        message: &JsValue,
+        options: &JsValue,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "tabs", "onUpdated"], js_name = addListener)]
     fn tabs_on_updated_add_listener(cb: &Function);
     #[wasm_bindgen(js_namespace = ["chrome", "tabs", "onUpdated"], js_name = removeListener)]
@@ -54,6 +58,14 @@ extern "C" {
     async fn runtime_send_message(message: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getPlatformInfo, catch)]
     async fn runtime_get_platform_info() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getContexts, catch)]
+    async fn runtime_get_contexts(filter: &JsValue) -> Result<JsValue, JsValue>;
+    /// `chrome.runtime.onMessage.addListener(cb)`.
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime", "onMessage"], js_name = addListener)]
+    pub fn runtime_on_message_add_listener(cb: &Function);
+
+    #[wasm_bindgen(js_namespace = ["chrome", "offscreen"], js_name = createDocument, catch)]
+    async fn offscreen_create_document(params: &JsValue) -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(js_namespace = ["chrome", "permissions"], js_name = request, catch)]
     async fn permissions_request(permissions: &JsValue) -> Result<JsValue, JsValue>;
@@ -84,9 +96,7 @@ pub fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
     if value.is_undefined() {
         return serde_json::from_str("null").map_err(|e| e.to_string());
     }
-    let json: String = JSON::stringify(value)
-        .map_err(|e| message_of(&e))?
-        .into();
+    let json: String = JSON::stringify(value).map_err(|e| message_of(&e))?.into();
     serde_json::from_str(&json).map_err(|e| e.to_string())
 }
 
@@ -197,7 +207,11 @@ pub async fn remove_tab(id: i32) {
 
 /// Sends a message to a tab's top frame and waits for the answer at most
 /// `timeout_ms`. `Ok(None)` on timeout.
-pub async fn send_to_tab(id: i32, message: &Value, timeout_ms: u32) -> Result<Option<Value>, String> {
+pub async fn send_to_tab(
+    id: i32,
+    message: &Value,
+    timeout_ms: u32,
+) -> Result<Option<Value>, String> {
     let p = tabs_send_message(id, &to_js(message), &obj(serde_json::json!({"frameId": 0})))
         .map_err(|e| message_of(&e))?;
     let timeout = sleep_promise(timeout_ms);
@@ -264,7 +278,9 @@ impl LoadWatch {
         };
         let t = target.clone();
         let listener = Closure::wrap(Box::new(move |id: JsValue, change: JsValue, tab: JsValue| {
-            let Some(id) = id.as_f64().map(|f| f as i32) else { return };
+            let Some(id) = id.as_f64().map(|f| f as i32) else {
+                return;
+            };
             let status = js_sys::Reflect::get(&change, &"status".into())
                 .ok()
                 .and_then(|s| s.as_string());
@@ -320,12 +336,38 @@ pub async fn inject_files(tab: i32, files: &[&str]) -> Result<(), String> {
     .map_err(|e| message_of(&e))
 }
 
-/// Sends a message to the extension's worker (from a page).
+/// Sends a message to the extension's other contexts (the worker, from a
+/// page; the offscreen relay, from the worker).
 pub async fn send_to_worker(message: &Value) -> Result<Value, String> {
     let answer = runtime_send_message(&to_js(message))
         .await
         .map_err(|e| message_of(&e))?;
     from_js(&answer)
+}
+
+/// Whether the extension has an offscreen document open.
+pub async fn has_offscreen_document() -> Result<bool, String> {
+    let got = runtime_get_contexts(&obj(serde_json::json!({"contextTypes": ["OFFSCREEN_DOCUMENT"]})))
+        .await
+        .map_err(|e| message_of(&e))?;
+    let list: Vec<Value> = from_js(&got)?;
+    Ok(!list.is_empty())
+}
+
+/// Opens the extension's offscreen document (one at most; an existing one
+/// is not an error).
+pub async fn create_offscreen_document(url: &str, reason: &str, justification: &str) -> Result<(), String> {
+    match offscreen_create_document(&obj(serde_json::json!({
+        "url": url, "reasons": [reason], "justification": justification,
+    })))
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let m = message_of(&e);
+            if m.contains("single offscreen") { Ok(()) } else { Err(m) }
+        }
+    }
 }
 
 /// An extension API call that keeps the worker alive.

@@ -60,8 +60,9 @@ impl HttpResponse {
 
     /// The body as JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HostError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| HostError::Network(format!("unexpected response (HTTP {}): {e}", self.status)))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            HostError::Network(format!("unexpected response (HTTP {}): {e}", self.status))
+        })
     }
 }
 

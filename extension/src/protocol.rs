@@ -103,6 +103,25 @@ pub enum PageMessage {
     Unpair,
     /// The options changed (server URL): reconnect.
     SettingsChanged,
+    /// From the offscreen relay: it started and asks where to connect;
+    /// answered with [`Reply::url`].
+    RelayReady,
+    /// From the offscreen relay: its socket said hello (`hello`), a job is
+    /// available (`job_available`), or it closed (`closed`, with `detail`).
+    #[serde(rename_all = "camelCase")]
+    RelayEvent {
+        event: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+}
+
+/// What the worker tells the offscreen relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RelayCommand {
+    /// Keep a socket open to `url` (`None`: close it).
+    RelayConnect { url: Option<String> },
 }
 
 /// The worker's answer to a [`PageMessage`].
@@ -112,6 +131,32 @@ pub struct Reply {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For [`PageMessage::RelayReady`]: the socket URL, when paired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Reply {
+    /// Success.
+    pub fn ok() -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            url: None,
+        }
+    }
+
+    /// Success or the error's message.
+    pub fn from_result<E: std::fmt::Display>(r: Result<(), E>) -> Reply {
+        match r {
+            Ok(()) => Reply::ok(),
+            Err(e) => Reply {
+                ok: false,
+                error: Some(e.to_string()),
+                url: None,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +183,20 @@ mod tests {
         assert_eq!(
             serde_json::to_value(PageMessage::EnsurePairing).unwrap(),
             serde_json::json!({"type": "ensurePairing"})
+        );
+        let ev: PageMessage =
+            serde_json::from_value(serde_json::json!({"type": "relayEvent", "event": "job_available"}))
+                .unwrap();
+        assert_eq!(
+            ev,
+            PageMessage::RelayEvent {
+                event: "job_available".into(),
+                detail: None
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(RelayCommand::RelayConnect { url: None }).unwrap(),
+            serde_json::json!({"type": "relayConnect", "url": null})
         );
     }
 }

@@ -165,14 +165,16 @@ async fn register<H: Host>(h: &H, server: &str) -> Result<Pairing, RuntimeError>
         expires_at: v.expires_at,
         server_url: server.to_string(),
     };
-    h.set(protocol::PAIRING, serde_json::to_value(&pairing).unwrap_or_default())
-        .await?;
+    h.set(
+        protocol::PAIRING,
+        serde_json::to_value(&pairing).unwrap_or_default(),
+    )
+    .await?;
     Ok(pairing)
 }
 
 async fn stored_pairing<H: Host>(h: &H) -> Result<Option<Pairing>, HostError> {
-    Ok(h
-        .get(protocol::PAIRING)
+    Ok(h.get(protocol::PAIRING)
         .await?
         .and_then(|v| serde_json::from_value(v).ok()))
 }
@@ -374,7 +376,9 @@ async fn resume<H: Host>(h: &H, mut inflight: Inflight) -> Result<Outcome, Runti
     }
     let Some(pack) = Pack::builtin(inflight.job.platform) else {
         h.remove(protocol::INFLIGHT).await?;
-        return Err(RuntimeError::Server("in-flight job for an unknown platform".into()));
+        return Err(RuntimeError::Server(
+            "in-flight job for an unknown platform".into(),
+        ));
     };
     let mut url = None;
     if let Some(id) = inflight.tab_id {
@@ -397,9 +401,7 @@ async fn drive<H: Host>(
 ) -> Result<Outcome, RuntimeError> {
     let mut obs = first;
     loop {
-        if inflight.state.outcome.is_none()
-            && h.now_ms() - inflight.started_at > JOB_DEADLINE_MS
-        {
+        if inflight.state.outcome.is_none() && h.now_ms() - inflight.started_at > JOB_DEADLINE_MS {
             obs = Observation::TimedOut;
         }
         let (state, cmd) = advance(pack, &inflight.job, inflight.state.clone(), obs);
@@ -428,8 +430,11 @@ async fn report_progress<H: Host>(
     .unwrap_or_default();
     let resp = h
         .http(
-            HttpRequest::post(endpoint(&inflight.server_url, "/v1/extension/progress"), body)
-                .bearer(&token),
+            HttpRequest::post(
+                endpoint(&inflight.server_url, "/v1/extension/progress"),
+                body,
+            )
+            .bearer(&token),
         )
         .await?;
     match resp.status {
@@ -497,11 +502,7 @@ async fn execute<H: Host>(
 
 /// Sends a command to a tab's agent; when the tab has no agent yet (the
 /// message was not delivered), injects it and sends once more.
-async fn send_agent<H: Host>(
-    h: &H,
-    tab: i32,
-    cmd: &AgentCommand,
-) -> Result<AgentReply, HostError> {
+async fn send_agent<H: Host>(h: &H, tab: i32, cmd: &AgentCommand) -> Result<AgentReply, HostError> {
     match h.agent(tab, cmd).await {
         Err(HostError::NoReceiver(_)) => {
             h.inject_agent(tab).await?;
@@ -511,7 +512,12 @@ async fn send_agent<H: Host>(
     }
 }
 
-async fn navigate<H: Host>(h: &H, inflight: &mut Inflight, url: &str, timeout_ms: u64) -> Observation {
+async fn navigate<H: Host>(
+    h: &H,
+    inflight: &mut Inflight,
+    url: &str,
+    timeout_ms: u64,
+) -> Observation {
     let loaded = match inflight.tab_id {
         Some(id) => h.navigate(id, url, timeout_ms).await,
         None if inflight.only_open_tabs => {
@@ -581,7 +587,13 @@ pub fn file_name(url: &str, index: usize) -> String {
 /// The MIME type to give a downloaded file.
 pub fn file_mime(content_type: Option<&str>, name: &str, bytes: &[u8]) -> String {
     let declared = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .and_then(|c| media_type_by_mime(&c));
     declared
         .or_else(|| sniff(bytes))
@@ -603,7 +615,11 @@ async fn attach_media<H: Host>(
             Ok(r) if r.ok() => r,
             Ok(r) => {
                 return Observation::MediaFailed {
-                    message: format!("Media {} could not be downloaded: HTTP {}.", i + 1, r.status),
+                    message: format!(
+                        "Media {} could not be downloaded: HTTP {}.",
+                        i + 1,
+                        r.status
+                    ),
                 }
             }
             Err(e) => {
@@ -734,13 +750,22 @@ mod tests {
     #[test]
     fn file_names_and_types() {
         assert_eq!(
-            file_name("http://h/v1/media/objects/abc/photo.png?expires=1&signature=x", 0),
+            file_name(
+                "http://h/v1/media/objects/abc/photo.png?expires=1&signature=x",
+                0
+            ),
             "photo.png"
         );
         assert_eq!(file_name("http://h/", 2), "media-3");
         let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0];
-        assert_eq!(file_mime(Some("image/png; charset=binary"), "a", &[]), "image/png");
-        assert_eq!(file_mime(Some("application/octet-stream"), "a.bin", &png), "image/png");
+        assert_eq!(
+            file_mime(Some("image/png; charset=binary"), "a", &[]),
+            "image/png"
+        );
+        assert_eq!(
+            file_mime(Some("application/octet-stream"), "a.bin", &png),
+            "image/png"
+        );
         assert_eq!(file_mime(None, "clip.mp4", b"????"), "video/mp4");
         assert_eq!(file_mime(None, "x", b"????"), "application/octet-stream");
     }

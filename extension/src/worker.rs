@@ -1,25 +1,25 @@
 //! The service worker: the [`Host`] made of `chrome.*` and `fetch`, the
-//! WebSocket that wakes the worker when a job is queued, the alarm watchdog,
-//! and the entry points `static/worker.js` calls from its synchronously
-//! registered listeners.
+//! wake-ups, the alarm watchdog, and the entry points `static/worker.js`
+//! calls from its synchronously registered listeners.
 //!
-//! Wake-ups: the WebSocket (`GET /v1/extension/ws`) delivers
-//! `{"type":"job_available"}`; the server's `hello` (sent once it listens
-//! for the tenant's jobs) and every watchdog alarm trigger a catch-up pull.
-//! Chrome may stop the worker at any time; the alarm (every 30 s) starts it
-//! again, and the runtime resumes the in-flight job from storage.
+//! Wake-ups: the WebSocket to the server (`GET /v1/extension/ws`) lives in
+//! the offscreen relay ([`crate::relay`]), which outlives the worker: its
+//! `job_available` (and `hello`, the cue for a catch-up pull) reach the
+//! worker as `chrome.runtime` messages, which start a stopped worker at
+//! once. The watchdog alarm (every 30 s) re-opens the relay and catches up
+//! after anything else goes wrong; the runtime resumes an in-flight job from
+//! storage whenever the worker starts.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use extension_core::engine::{AgentCommand, AgentReply};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{MessageEvent, WebSocket};
 
 use crate::chrome;
 use crate::host::{Host, HostError, HttpRequest, HttpResponse, TabInfo};
-use crate::protocol::{self, Connection, PageMessage, Reply};
+use crate::protocol::{self, Connection, PageMessage, RelayCommand, Reply};
 use crate::runtime::{self, PairingState, RuntimeError};
 
 /// The watchdog alarm's name.
@@ -57,10 +57,20 @@ fn command_timeout(cmd: &AgentCommand) -> u64 {
 }
 
 impl ChromeHost {
-    async fn load(&self, watch: chrome::LoadWatch, tab: chrome::Tab, timeout_ms: u64) -> Result<TabInfo, HostError> {
-        let (completed, loading) = watch.wait(tab.id, timeout_ms.min(u32::MAX as u64) as u32).await;
+    async fn load(
+        &self,
+        watch: chrome::LoadWatch,
+        tab: chrome::Tab,
+        timeout_ms: u64,
+    ) -> Result<TabInfo, HostError> {
+        let (completed, loading) = watch
+            .wait(tab.id, timeout_ms.min(u32::MAX as u64) as u32)
+            .await;
         if !completed && !loading {
-            return Err(HostError::Tab(format!("the tab did not start loading {}", tab.url.unwrap_or_default())));
+            return Err(HostError::Tab(format!(
+                "the tab did not start loading {}",
+                tab.url.unwrap_or_default()
+            )));
         }
         // A page that keeps loading is still usable once it started: the
         // agent's waits take it from here.
@@ -80,17 +90,26 @@ impl Host for ChromeHost {
     }
 
     async fn set(&self, key: &str, value: Value) -> Result<(), HostError> {
-        chrome::storage_set(key, &value).await.map_err(HostError::Storage)
+        chrome::storage_set(key, &value)
+            .await
+            .map_err(HostError::Storage)
     }
 
     async fn remove(&self, key: &str) -> Result<(), HostError> {
-        chrome::storage_remove(key).await.map_err(HostError::Storage)
+        chrome::storage_remove(key)
+            .await
+            .map_err(HostError::Storage)
     }
 
     async fn http(&self, req: HttpRequest) -> Result<HttpResponse, HostError> {
-        let r = chrome::fetch(req.method, &req.url, req.bearer.as_deref(), req.json.as_deref())
-            .await
-            .map_err(HostError::Network)?;
+        let r = chrome::fetch(
+            req.method,
+            &req.url,
+            req.bearer.as_deref(),
+            req.json.as_deref(),
+        )
+        .await
+        .map_err(HostError::Network)?;
         Ok(HttpResponse {
             status: r.status,
             content_type: r.content_type,
@@ -100,26 +119,38 @@ impl Host for ChromeHost {
 
     async fn platform_tabs(&self, hosts: &[String]) -> Result<Vec<TabInfo>, HostError> {
         let patterns: Vec<String> = hosts.iter().map(|h| format!("*://{h}/*")).collect();
-        let tabs = chrome::query_tabs(&patterns).await.map_err(HostError::Tab)?;
+        let tabs = chrome::query_tabs(&patterns)
+            .await
+            .map_err(HostError::Tab)?;
         Ok(tabs
             .into_iter()
-            .map(|t| TabInfo { id: t.id, url: t.url })
+            .map(|t| TabInfo {
+                id: t.id,
+                url: t.url,
+            })
             .collect())
     }
 
     async fn tab(&self, id: i32) -> Option<TabInfo> {
-        chrome::get_tab(id).await.map(|t| TabInfo { id: t.id, url: t.url })
+        chrome::get_tab(id).await.map(|t| TabInfo {
+            id: t.id,
+            url: t.url,
+        })
     }
 
     async fn open_tab(&self, url: &str, timeout_ms: u64) -> Result<TabInfo, HostError> {
         let watch = chrome::LoadWatch::start();
-        let tab = chrome::create_tab(url, false).await.map_err(HostError::Tab)?;
+        let tab = chrome::create_tab(url, false)
+            .await
+            .map_err(HostError::Tab)?;
         self.load(watch, tab, timeout_ms).await
     }
 
     async fn navigate(&self, tab: i32, url: &str, timeout_ms: u64) -> Result<TabInfo, HostError> {
         let watch = chrome::LoadWatch::start();
-        let t = chrome::update_tab_url(tab, url).await.map_err(HostError::Tab)?;
+        let t = chrome::update_tab_url(tab, url)
+            .await
+            .map_err(HostError::Tab)?;
         self.load(watch, t, timeout_ms).await
     }
 
@@ -131,8 +162,11 @@ impl Host for ChromeHost {
         let message = json!({"to": "clawpost-agent", "command": cmd});
         let limit = (command_timeout(cmd) + AGENT_SLACK_MS).min(u32::MAX as u64) as u32;
         match chrome::send_to_tab(tab, &message, limit).await {
-            Ok(Some(v)) => serde_json::from_value(v).map_err(|e| HostError::Tab(format!("bad agent reply: {e}"))),
-            Ok(None) => Err(HostError::Tab("the page agent did not answer in time".into())),
+            Ok(Some(v)) => serde_json::from_value(v)
+                .map_err(|e| HostError::Tab(format!("bad agent reply: {e}"))),
+            Ok(None) => Err(HostError::Tab(
+                "the page agent did not answer in time".into(),
+            )),
             Err(e) => Err(classify_send_error(e)),
         }
     }
@@ -152,7 +186,6 @@ impl Host for ChromeHost {
 // Wake-ups and the work loop.
 
 thread_local! {
-    static SOCKET: RefCell<Option<(String, WebSocket)>> = const { RefCell::new(None) };
     static DRAINING: Cell<bool> = const { Cell::new(false) };
     static DRAIN_AGAIN: Cell<bool> = const { Cell::new(false) };
     static PAIR_POLLING: Cell<bool> = const { Cell::new(false) };
@@ -184,7 +217,10 @@ async fn set_connection(connected: bool, error: Option<String>) {
         at: js_sys::Date::now(),
     };
     let _ = ChromeHost
-        .set(protocol::CONNECTION, serde_json::to_value(c).unwrap_or_default())
+        .set(
+            protocol::CONNECTION,
+            serde_json::to_value(c).unwrap_or_default(),
+        )
         .await;
 }
 
@@ -213,13 +249,13 @@ pub fn kick_drain() {
                 Ok(_) => {}
                 Err(RuntimeError::Unauthorized) => {
                     log("the server refused the device token; pairing again");
-                    close_socket();
+                    ensure_relay(None).await;
                     let _ = start_pairing().await;
                 }
                 Err(RuntimeError::NotPaired) => {}
                 Err(e) => {
                     log(&format!("drain: {e}"));
-                    set_connection(socket_open(), Some(e.to_string())).await;
+                    set_connection(false, Some(e.to_string())).await;
                 }
             }
             if !DRAIN_AGAIN.get() {
@@ -230,19 +266,13 @@ pub fn kick_drain() {
     });
 }
 
-fn socket_open() -> bool {
-    SOCKET.with(|s| {
-        s.borrow()
-            .as_ref()
-            .is_some_and(|(_, ws)| ws.ready_state() == WebSocket::OPEN)
-    })
-}
+/// The offscreen relay's page.
+const RELAY_PAGE: &str = "offscreen.html";
 
-fn close_socket() {
-    if let Some((_, ws)) = SOCKET.with(|s| s.borrow_mut().take()) {
-        ws.set_onclose(None);
-        let _ = ws.close();
-    }
+/// The wake-up socket's URL for the current settings (`None` when unpaired).
+async fn socket_url() -> Option<String> {
+    let s = runtime::settings(&ChromeHost).await.ok()?;
+    Some(ws_url(&s.server_url, &s.token?))
 }
 
 fn ws_url(server: &str, token: &str) -> String {
@@ -257,59 +287,31 @@ fn ws_url(server: &str, token: &str) -> String {
     format!("{base}/v1/extension/ws?token={}", runtime::encode_component(token))
 }
 
-/// Opens the WebSocket unless one is open (or opening) to the same URL.
-fn ensure_socket(server: &str, token: &str) {
-    let url = ws_url(server, token);
-    let alive = SOCKET.with(|s| {
-        s.borrow().as_ref().is_some_and(|(u, ws)| {
-            u == &url && matches!(ws.ready_state(), WebSocket::OPEN | WebSocket::CONNECTING)
-        })
-    });
-    if alive {
-        return;
-    }
-    close_socket();
-    let ws = match WebSocket::new(&url) {
-        Ok(ws) => ws,
-        Err(e) => {
-            log(&format!("websocket: {}", chrome::message_of(&e)));
-            return;
-        }
-    };
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else { return };
-        let kind = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_string));
-        match kind.as_deref() {
-            Some("hello") => {
-                spawn_local(set_connection(true, None));
-                kick_drain();
+/// Makes the offscreen relay keep a socket to `url` (or none). A relay that
+/// is opened here asks for its URL itself once it runs.
+async fn ensure_relay(url: Option<String>) {
+    match chrome::has_offscreen_document().await {
+        Ok(true) => {
+            let cmd = serde_json::to_value(RelayCommand::RelayConnect { url }).unwrap_or_default();
+            if let Err(e) = chrome::send_to_worker(&cmd).await {
+                log(&format!("relay: {e}"));
             }
-            Some("job_available") => kick_drain(),
-            Some("ping") => SOCKET.with(|s| {
-                if let Some((_, ws)) = s.borrow().as_ref() {
-                    let _ = ws.send_with_str(r#"{"type":"pong"}"#);
-                }
-            }),
-            _ => {}
         }
-    });
-    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
-    let on_close = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |ev: web_sys::CloseEvent| {
-        SOCKET.with(|s| s.borrow_mut().take());
-        let reason = format!("connection to the server closed (code {})", ev.code());
-        spawn_local(async move {
-            set_connection(false, Some(reason)).await;
-            // Retry while the worker lives; the alarm covers the rest.
-            chrome::sleep(5_000).await;
-            boot().await;
-        });
-    });
-    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    on_close.forget();
-    SOCKET.with(|s| *s.borrow_mut() = Some((url, ws)));
+        Ok(false) if url.is_some() => {
+            let opened = chrome::create_offscreen_document(
+                RELAY_PAGE,
+                "WORKERS",
+                "Keeps the connection to the Claw Post server that tells the extension when a post is queued.",
+            )
+            .await;
+            if let Err(e) = opened {
+                log(&format!("relay: {e}"));
+                set_connection(false, Some(format!("cannot open the connection page: {e}"))).await;
+            }
+        }
+        Ok(false) => {}
+        Err(e) => log(&format!("relay: {e}")),
+    }
 }
 
 /// Registers (or polls) a pairing code, and keeps polling every 2 s while
@@ -359,11 +361,9 @@ async fn start_pairing() -> Result<(), RuntimeError> {
 }
 
 async fn boot_paired() {
-    if let Ok(s) = runtime::settings(&ChromeHost).await {
-        if let Some(token) = s.token {
-            ensure_socket(&s.server_url, &token);
-            kick_drain();
-        }
+    if let Some(url) = socket_url().await {
+        ensure_relay(Some(url)).await;
+        kick_drain();
     }
 }
 
@@ -405,38 +405,44 @@ pub async fn on_lifecycle(_reason: String) {
     boot().await;
 }
 
+/// `chrome.storage.onChanged` for `serverUrl`: reconnect to the new server.
+#[wasm_bindgen]
+pub async fn on_settings_changed() {
+    boot().await;
+}
+
 /// `chrome.runtime.onMessage` from the popup or the options page.
 #[wasm_bindgen]
 pub async fn on_message(message: JsValue) -> JsValue {
     let reply = match chrome::from_js::<PageMessage>(&message) {
-        Ok(PageMessage::EnsurePairing) => match start_pairing().await {
-            Ok(()) => Reply { ok: true, error: None },
-            Err(e) => Reply {
-                ok: false,
-                error: Some(e.to_string()),
-            },
-        },
+        Ok(PageMessage::EnsurePairing) => Reply::from_result(start_pairing().await),
         Ok(PageMessage::Unpair) => {
-            close_socket();
+            ensure_relay(None).await;
             let _ = runtime::unpair(&ChromeHost).await;
             set_connection(false, None).await;
-            match start_pairing().await {
-                Ok(()) => Reply { ok: true, error: None },
-                Err(e) => Reply {
-                    ok: false,
-                    error: Some(e.to_string()),
-                },
-            }
+            Reply::from_result(start_pairing().await)
         }
         Ok(PageMessage::SettingsChanged) => {
-            close_socket();
-            boot().await;
-            Reply { ok: true, error: None }
+            on_settings_changed().await;
+            Reply::ok()
         }
-        Err(e) => Reply {
-            ok: false,
-            error: Some(format!("unknown message: {e}")),
+        Ok(PageMessage::RelayReady) => Reply {
+            url: socket_url().await,
+            ..Reply::ok()
         },
+        Ok(PageMessage::RelayEvent { event, detail }) => {
+            match event.as_str() {
+                "hello" => {
+                    set_connection(true, None).await;
+                    kick_drain();
+                }
+                "job_available" => kick_drain(),
+                "closed" => set_connection(false, detail).await,
+                _ => {}
+            }
+            Reply::ok()
+        }
+        Err(e) => Reply::from_result(Err(format!("unknown message: {e}"))),
     };
     chrome::to_js(&reply)
 }

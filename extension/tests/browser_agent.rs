@@ -88,7 +88,11 @@ async fn the_strict_editor_reverts_direct_dom_edits() {
         timeout_ms: 0,
     })
     .await;
-    assert_eq!(r.value.as_deref().map(str::trim), Some(""), "the DOM was restored");
+    assert_eq!(
+        r.value.as_deref().map(str::trim),
+        Some(""),
+        "the DOM was restored"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -109,7 +113,10 @@ async fn insert_text_pastes_multi_paragraph_text_into_the_model() {
         extension_core::engine::normalize_text(r.text.as_deref().unwrap()),
         text
     );
-    assert!(!submit_disabled(), "the model holds text, so Post is enabled");
+    assert!(
+        !submit_disabled(),
+        "the model holds text, so Post is enabled"
+    );
     // Inserting again replaces instead of appending (a restarted job).
     run(AgentCommand::InsertText {
         target: editor(),
@@ -213,7 +220,10 @@ async fn a_composer_in_an_open_shadow_root_is_found_typed_into_and_submitted() {
 #[wasm_bindgen_test]
 async fn waits_see_elements_appear_and_vanish_and_time_out() {
     set_html(r#"<div class="spinner">Uploading</div>"#);
-    add_later(r#"<div data-testid="toast">Your post was sent. <a href="/clawtest/status/42">View</a></div>"#, 150);
+    add_later(
+        r#"<div data-testid="toast">Your post was sent. <a href="/clawtest/status/42">View</a></div>"#,
+        150,
+    );
     remove_later(".spinner", 300);
     let toast_link = target(vec![css(r#"[data-testid="toast"] a[href*="/status/"]"#)]);
     let r = run(AgentCommand::WaitFor {
@@ -258,7 +268,10 @@ async fn waits_see_elements_appear_and_vanish_and_time_out() {
     })
     .await;
     let href = r.value.unwrap();
-    assert!(href.starts_with("http://") && href.ends_with("/clawtest/status/42"), "{href}");
+    assert!(
+        href.starts_with("http://") && href.ends_with("/clawtest/status/42"),
+        "{href}"
+    );
     // Nothing matches: a timeout, not an error.
     let started = js_sys::Date::now();
     let r = run(AgentCommand::WaitFor {

@@ -66,7 +66,10 @@ async fn an_x_job_with_media_runs_end_to_end_through_the_chrome_bindings() {
     assert_eq!(done, 1);
     assert_eq!(posted(), ["Hello from the worker\n\nwith two paragraphs"]);
     let files: Vec<Value> = serde_json::from_str(&received_json()).unwrap();
-    assert_eq!(files, [json!({"name": "cat.png", "type": "image/png", "size": 1500})]);
+    assert_eq!(
+        files,
+        [json!({"name": "cat.png", "type": "image/png", "size": 1500})]
+    );
     // Every server call carried the device token.
     for r in requests("/v1/extension") {
         assert_eq!(r["auth"], "Bearer cp_dev_test");

@@ -24,8 +24,21 @@ export async function agent(commandJson) {
   return JSON.stringify(reply);
 }
 
+// Fixtures live in their own container: the test harness reports results
+// through elements of the page's body, which must survive.
+function stage() {
+  let el = document.getElementById("fixture");
+  if (!el) {
+    el = document.createElement("div");
+    el.id = "fixture";
+    document.body.appendChild(el);
+  }
+  return el;
+}
+
 export function reset() {
-  document.body.innerHTML = "";
+  stage().replaceChildren();
+  for (const t of document.querySelectorAll('[data-testid="toast"]')) t.remove();
   posted.length = 0;
   events.length = 0;
 }
@@ -67,8 +80,24 @@ function strictEditor(root, { acceptPaste = true, testid = "tweetTextarea_0", la
     button.setAttribute("aria-disabled", String(model.trim() === ""));
     observer.takeRecords();
     rendering = false;
+    caretToEnd();
   };
-  const domText = () => editor.innerText.replace(/\n$/, "");
+  // One line per top-level node, as the editor renders its model.
+  const domText = () =>
+    Array.from(editor.childNodes)
+      .map((n) => (n.nodeType === Node.TEXT_NODE ? n.data : n.textContent))
+      .join("\n");
+  // Like a real editor, keep the caret after the text when re-rendering.
+  const caretToEnd = () => {
+    const root = editor.getRootNode();
+    if ((root.activeElement || document.activeElement) !== editor) return;
+    const sel = root.getSelection ? root.getSelection() : document.getSelection();
+    const range = document.createRange();
+    range.selectNodeContents(editor);
+    range.collapse(false);
+    sel.removeAllRanges();
+    sel.addRange(range);
+  };
   const wholeSelected = () => {
     const sel = editor.getRootNode().getSelection ? editor.getRootNode().getSelection() : document.getSelection();
     return sel && sel.rangeCount > 0 && sel.toString().replace(/\n/g, "") === model.replace(/\n/g, "");
@@ -122,7 +151,7 @@ export function mount_composer(acceptPaste) {
   reset();
   const dialog = document.createElement("div");
   dialog.setAttribute("role", "dialog");
-  document.body.appendChild(dialog);
+  stage().appendChild(dialog);
   current = strictEditor(dialog, { acceptPaste });
 }
 
@@ -131,7 +160,7 @@ export function mount_shadow_composer() {
   reset();
   const host = document.createElement("div");
   host.id = "interop-outlet";
-  document.body.appendChild(host);
+  stage().appendChild(host);
   const shadow = host.attachShadow({ mode: "open" });
   const box = document.createElement("div");
   box.className = "share-box";
@@ -154,17 +183,17 @@ export function assign_text_content(text) {
 
 /** Adds an element after `ms` milliseconds. */
 export function add_later(html, ms) {
-  setTimeout(() => document.body.insertAdjacentHTML("beforeend", html), ms);
+  setTimeout(() => stage().insertAdjacentHTML("beforeend", html), ms);
 }
 
 /** Removes the elements matching `css` after `ms` milliseconds. */
 export function remove_later(css, ms) {
-  setTimeout(() => document.querySelectorAll(css).forEach((e) => e.remove()), ms);
+  setTimeout(() => stage().querySelectorAll(css).forEach((e) => e.remove()), ms);
 }
 
 export function set_html(html) {
   reset();
-  document.body.innerHTML = html;
+  stage().innerHTML = html;
 }
 
 /** Records the mouse/pointer events a button receives. */
@@ -177,7 +206,7 @@ export function mount_click_recorder() {
   for (const t of ["pointerdown", "mousedown", "pointerup", "mouseup", "click"]) {
     b.addEventListener(t, (e) => events.push(`${t}:${e.bubbles}`));
   }
-  document.body.appendChild(b);
+  stage().appendChild(b);
 }
 
 /** A file input (and a drop zone) recording what they receive. */
@@ -201,7 +230,7 @@ export function mount_file_targets() {
     e.preventDefault();
     for (const f of e.dataTransfer.files) events.push({ via: "drop", name: f.name, type: f.type, size: f.size });
   });
-  document.body.append(input, zone);
+  stage().append(input, zone);
 }
 
 // ---------------------------------------------------------------------------
@@ -222,7 +251,7 @@ export function mount_x_page() {
   nav.textContent = "Profile";
   const dialog = document.createElement("div");
   dialog.setAttribute("role", "dialog");
-  document.body.append(nav, dialog);
+  stage().append(nav, dialog);
   current = strictEditor(dialog);
   const input = document.createElement("input");
   input.type = "file";
@@ -242,7 +271,7 @@ export function mount_x_page() {
     toast.dataset.testid = "toast";
     toast.setAttribute("role", "alert");
     toast.innerHTML = `Your post was sent. <a href="${POST_URL}">View</a>`;
-    document.body.appendChild(toast);
+    stage().appendChild(toast);
   });
 }
 

@@ -63,8 +63,7 @@ impl FakeHost {
         let h = FakeHost::default();
         {
             let mut w = h.0.borrow_mut();
-            w.storage
-                .insert(protocol::SERVER_URL.into(), json!(SERVER));
+            w.storage.insert(protocol::SERVER_URL.into(), json!(SERVER));
             w.storage
                 .insert(protocol::DEVICE_TOKEN.into(), json!("cp_dev_token"));
             w.submitting_status = 200;
@@ -437,7 +436,10 @@ fn a_restart_while_reporting_submitting_starts_over_and_posts_once() {
     h.enqueue("Report first", &[]);
     h.0.borrow_mut().die_on = Some("progress");
     drain_until_killed(&h);
-    assert!(h.published().is_empty(), "no click before the server answered");
+    assert!(
+        h.published().is_empty(),
+        "no click before the server answered"
+    );
     h.0.borrow_mut().die_on = None;
     block_on(runtime::drain(&h)).unwrap();
     assert_eq!(h.published(), ["Report first"]);
@@ -489,14 +491,20 @@ fn only_open_tabs_uses_the_users_tab_and_leaves_it_open() {
 #[test]
 fn media_is_fetched_and_attached_or_fails_with_media_fetch_failed() {
     let h = FakeHost::new();
-    h.enqueue("pic", &["http://127.0.0.1:9999/v1/media/objects/m1/cat.png?sig=1"]);
+    h.enqueue(
+        "pic",
+        &["http://127.0.0.1:9999/v1/media/objects/m1/cat.png?sig=1"],
+    );
     block_on(runtime::drain(&h)).unwrap();
     assert_eq!(acks(&h)[0]["status"], "succeeded");
     assert_eq!(h.0.borrow().tabs.len(), 0);
 
     let h = FakeHost::new();
     h.0.borrow_mut().media_status = 410;
-    h.enqueue("pic", &["http://127.0.0.1:9999/v1/media/objects/m1/cat.png?sig=1"]);
+    h.enqueue(
+        "pic",
+        &["http://127.0.0.1:9999/v1/media/objects/m1/cat.png?sig=1"],
+    );
     block_on(runtime::drain(&h)).unwrap();
     let acks = acks(&h);
     assert_eq!(acks[0]["errorCode"], "media_fetch_failed");
@@ -536,7 +544,9 @@ fn pairing_registers_polls_and_stores_the_token() {
             Ok(if *self.1.borrow() == 1 {
                 ok(json!({"status": "pending", "expiresAt": 9_000_000_000_000_i64}))
             } else {
-                ok(json!({"status": "paired", "deviceToken": "cp_dev_new", "expiresAt": 9_000_000_000_000_i64}))
+                ok(
+                    json!({"status": "paired", "deviceToken": "cp_dev_new", "expiresAt": 9_000_000_000_000_i64}),
+                )
             })
         }
         async fn platform_tabs(&self, h: &[String]) -> Result<Vec<TabInfo>, HostError> {

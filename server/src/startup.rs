@@ -45,12 +45,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/connect/register", post(connect::register))
         .route("/v1/connect/status", get(connect::status))
         .route("/v1/connect/pair", post(connect::pair))
+        .route("/v1/connect/google", post(routes::dashboard::connect_google))
         .route("/openapi.json", get(docs::openapi_json))
         .route("/api-docs", get(docs::api_docs))
         .route("/healthz", get(|| async { "ok" }))
         // MCP over Streamable HTTP, and the OAuth server that guards it.
         .merge(crate::mcp::routes(&state))
         .merge(crate::oauth::routes())
+        // The dashboard's pages and sign-in (HTML, at `/`).
+        .merge(routes::dashboard::router())
         .fallback(|| async { ApiError::not_found("No such endpoint. See /api-docs.") })
         .layer(DefaultBodyLimit::max(routes::JSON_BODY_LIMIT))
         .layer(TraceLayer::new_for_http())

@@ -62,7 +62,11 @@ both_stores!(a_socket_hears_only_its_own_tenant, |db: Db| async move {
     app.create_post("for A").await;
     assert_eq!(next_type(&mut a).await, "job_available");
     let (s, body) = app
-        .post_json("/v1/jobs/tweet", Some(&tenant_b.key), &json!({"text": "for B"}))
+        .post_json(
+            "/v1/jobs/tweet",
+            Some(&tenant_b.key),
+            &json!({"text": "for B"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     // B's first wake-up is its own job's: had A's leaked, it would come first
@@ -78,12 +82,15 @@ both_stores!(a_socket_hears_only_its_own_tenant, |db: Db| async move {
     assert_eq!(extra, 0, "B heard another tenant's job");
 });
 
-both_stores!(a_bad_token_is_refused_at_the_handshake, |db: Db| async move {
-    let app = TestApp::spawn(db).await;
-    for token in ["cp_nope", ""] {
-        match open(&app, token).await {
-            Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
-            other => panic!("expected 401, got {:?}", other.map(|_| ())),
+both_stores!(
+    a_bad_token_is_refused_at_the_handshake,
+    |db: Db| async move {
+        let app = TestApp::spawn(db).await;
+        for token in ["cp_nope", ""] {
+            match open(&app, token).await {
+                Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
+                other => panic!("expected 401, got {:?}", other.map(|_| ())),
+            }
         }
     }
-});
+);

@@ -26,7 +26,9 @@ async fn snapshot() -> Snapshot {
         .await
         .and_then(|v| v.as_str().map(|s| !s.is_empty()))
         .unwrap_or(false);
-    let parse = |v: Option<Value>| v.and_then(|v| serde_json::from_value(v).ok());
+    fn parse<T: serde::de::DeserializeOwned>(v: Option<Value>) -> Option<T> {
+        v.and_then(|v| serde_json::from_value(v).ok())
+    }
     Snapshot {
         paired,
         pairing: parse(read(protocol::PAIRING).await),
@@ -42,14 +44,10 @@ async fn snapshot() -> Snapshot {
 async fn send(message: PageMessage) -> Reply {
     let msg = serde_json::to_value(message).unwrap_or_default();
     match chrome::send_to_worker(&msg).await {
-        Ok(v) => serde_json::from_value(v).unwrap_or(Reply {
-            ok: false,
-            error: Some("unexpected answer from the extension".into()),
+        Ok(v) => serde_json::from_value(v).unwrap_or_else(|_| {
+            Reply::from_result(Err("unexpected answer from the extension"))
         }),
-        Err(e) => Reply {
-            ok: false,
-            error: Some(e),
-        },
+        Err(e) => Reply::from_result(Err(e)),
     }
 }
 
@@ -94,7 +92,8 @@ fn Popup() -> impl IntoView {
         })
     };
     refresh();
-    let on_change = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |_: JsValue, _: JsValue| refresh());
+    let on_change =
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |_: JsValue, _: JsValue| refresh());
     chrome::storage_on_changed_add_listener(on_change.as_ref().unchecked_ref());
     on_change.forget();
     spawn_local(async move {
@@ -112,7 +111,7 @@ fn Popup() -> impl IntoView {
         <div id="status">{move || status_text(&snap.get(), loaded.get())}</div>
         {move || {
             let s = snap.get();
-            s.pairing.filter(|_| !s.paired).map(|p| view! {
+            s.pairing.filter(|p| !s.paired && p.server_url == s.server_url).map(|p| view! {
                 <p class="muted">"Enter this code in your Claw Post dashboard (or POST /v1/connect/pair):"</p>
                 <div id="pairing-code">{p.code}</div>
             })
@@ -161,7 +160,10 @@ fn Options() -> impl IntoView {
     });
     let save = move |_| {
         let Some(clean) = protocol::clean_server_url(&url.get_untracked()) else {
-            set_message.set(Some((false, "Enter a server URL starting with http:// or https://.".into())));
+            set_message.set(Some((
+                false,
+                "Enter a server URL starting with http:// or https://.".into(),
+            )));
             return;
         };
         let only_open = only.get_untracked();
@@ -171,7 +173,10 @@ fn Options() -> impl IntoView {
                 match chrome::request_origin(&pattern).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        set_message.set(Some((false, format!("Access to {pattern} was not granted."))));
+                        set_message.set(Some((
+                            false,
+                            format!("Access to {pattern} was not granted."),
+                        )));
                         return;
                     }
                     Err(e) => {

@@ -29,10 +29,12 @@ CREATE TABLE oidc_identities (
 );
 CREATE INDEX oidc_identities_tenant ON oidc_identities (tenant_id);
 
--- Sign-ins started and not yet finished: the hash of their `state`. The PKCE
--- verifier and nonce derive from a secret kept only in the browser's cookie.
+-- Sign-ins started and not yet finished: the hash of their `state`, and the
+-- local page to return to. The PKCE verifier and nonce derive from a secret
+-- kept only in the browser's cookie.
 CREATE TABLE oidc_logins (
     state_hash  TEXT PRIMARY KEY,
+    next_path   TEXT,
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
 );

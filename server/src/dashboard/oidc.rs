@@ -95,7 +95,11 @@ impl From<OidcError> for ApiError {
             }
             OidcError::Provider(detail) => {
                 tracing::warn!(%detail, "OpenID provider unavailable");
-                ApiError::new(StatusCode::BAD_GATEWAY, "OIDC_PROVIDER_UNAVAILABLE", message)
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "OIDC_PROVIDER_UNAVAILABLE",
+                    message,
+                )
             }
             OidcError::Rejected(detail) => {
                 tracing::warn!(%detail, "OpenID provider refused the code exchange");
@@ -491,7 +495,9 @@ impl Oidc {
             Some(secret)
                 if methods.is_empty() || methods.iter().any(|m| m == "client_secret_basic") =>
             {
-                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
                 req = req.basic_auth(enc(client_id), Some(enc(secret.expose())));
             }
             Some(secret) => {
@@ -512,7 +518,9 @@ impl Oidc {
         if !status.is_success() {
             let body = resp.text().await.unwrap_or_default();
             let body: String = body.chars().take(300).collect();
-            return Err(OidcError::Rejected(format!("token endpoint HTTP {status}: {body}")));
+            return Err(OidcError::Rejected(format!(
+                "token endpoint HTTP {status}: {body}"
+            )));
         }
         let tokens: TokenResponse = resp
             .json()

@@ -270,7 +270,10 @@ pub async fn start(
 }
 
 /// The session a request's cookie names, if it is live.
-pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+pub async fn from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, ApiError> {
     let Some(secret) = read_cookie(headers, &cookie_name(state, SESSION_COOKIE)) else {
         return Ok(None);
     };
@@ -313,7 +316,10 @@ impl IntoResponse for SessionRejection {
 impl FromRequestParts<AppState> for Session {
     type Rejection = SessionRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match from_headers(state, &parts.headers).await {
             Ok(Some(s)) => Ok(s),
             Ok(None) => Err(SessionRejection::SignIn),
@@ -384,11 +390,18 @@ mod tests {
     #[test]
     fn sealed_keys_open_only_with_their_session_secret() {
         let sealed = seal("cpses_a", "hash-a", "claw_secret");
-        assert_eq!(open("cpses_a", "hash-a", &sealed).as_deref(), Some("claw_secret"));
+        assert_eq!(
+            open("cpses_a", "hash-a", &sealed).as_deref(),
+            Some("claw_secret")
+        );
         assert_eq!(open("cpses_b", "hash-a", &sealed), None);
         assert_eq!(open("cpses_a", "hash-b", &sealed), None);
         assert!(!sealed.contains("claw_secret"));
-        assert_ne!(seal("cpses_a", "hash-a", "claw_secret"), sealed, "fresh nonce each time");
+        assert_ne!(
+            seal("cpses_a", "hash-a", "claw_secret"),
+            sealed,
+            "fresh nonce each time"
+        );
     }
 
     #[test]
@@ -404,7 +417,10 @@ mod tests {
     #[test]
     fn cookies_are_read_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(COOKIE, HeaderValue::from_static("a=1; cp_session=xyz ; b=2"));
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; cp_session=xyz ; b=2"),
+        );
         assert_eq!(read_cookie(&h, "cp_session").as_deref(), Some("xyz"));
         assert_eq!(read_cookie(&h, "cp_login"), None);
     }

@@ -83,7 +83,11 @@ fn allowed_hosts(public_url: &str) -> Vec<String> {
 }
 
 /// Checks the credential of an MCP request and records the [`McpCaller`].
-async fn require_credential(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn require_credential(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let headers = req.headers();
     let (presented, caller) = if let Some(key) = headers.get(API_KEY_HEADER) {
         let key = key.to_str().unwrap_or("").trim().to_string();

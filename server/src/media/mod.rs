@@ -56,6 +56,8 @@ pub const REDIRECT_TTL: Duration = Duration::from_secs(15 * 60);
 const MAX_FILENAME: usize = 255;
 /// Longest stem kept in an object's name.
 const MAX_STEM: usize = 80;
+/// Records handled per sweep.
+const SWEEP_BATCH: i64 = 100;
 /// How often the sweeper looks for expired media.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -627,11 +629,19 @@ where
     }
     writer.finish().await.map_err(storage_error)?;
     let sha256 = hex::encode(hasher.finalize());
-    let done = state
+    let Some(done) = state
         .store
         .complete_media(&record.id, size as i64, Some(&sha256), state.now())
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::GONE, "MEDIA_EXPIRED", "This media expired."))?;
+    else {
+        // Swept while it was uploading: the object has no record any more.
+        let _ = storage.delete(&record.object_key).await;
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "MEDIA_EXPIRED",
+            "This media expired.",
+        ));
+    };
     claim.done();
     tracing::info!(media = %done.id, tenant = %done.tenant_id, bytes = size, "media uploaded");
     Ok(done)
@@ -807,7 +817,7 @@ pub async fn job_media(
 /// Returns how many records it handled.
 pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
     let now = state.now();
-    let due = state.store.media_to_sweep(now, 100).await?;
+    let due = state.store.media_to_sweep(now, SWEEP_BATCH).await?;
     let storage = state.media.storage();
     for record in &due {
         let expired = record.expires_at <= now;
@@ -833,10 +843,12 @@ pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {
             tick.tick().await;
-            // Drain the backlog a batch at a time.
-            while let Ok(n) = sweep(&state).await {
-                if n < 100 {
-                    break;
+            // Drain a backlog a batch at a time (a bounded number per tick,
+            // should some objects fail to delete).
+            for _ in 0..10 {
+                match sweep(&state).await {
+                    Ok(n) if n == SWEEP_BATCH as usize => continue,
+                    _ => break,
                 }
             }
         }

@@ -191,10 +191,15 @@ fn protect(resp: &mut Response) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'"),
+        HeaderValue::from_static(
+            "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'",
+        ),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -262,14 +267,20 @@ fn scope_lines(scope: &str) -> String {
     scope
         .split(' ')
         .map(|s| match s {
-            SCOPE_READ => "<li>See your platforms, account status and the status of your posts</li>",
+            SCOPE_READ => {
+                "<li>See your platforms, account status and the status of your posts</li>"
+            }
             SCOPE_WRITE => "<li>Publish posts through your browser and upload media for them</li>",
             _ => "",
         })
         .collect()
 }
 
-fn render_consent(req: &AuthRequest, session: &Session, params: &HashMap<String, String>) -> Response {
+fn render_consent(
+    req: &AuthRequest,
+    session: &Session,
+    params: &HashMap<String, String>,
+) -> Response {
     let (target, loopback) = redirect_target(&req.redirect_uri);
     let hidden: String = REQUEST_FIELDS
         .iter()

@@ -400,7 +400,10 @@ mod tests {
         assert!(is_s256_challenge(challenge));
         assert!(pkce_matches(verifier, challenge));
         assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
-        assert!(!pkce_matches("short", &crate::dashboard::oidc::code_challenge("short")));
+        assert!(!pkce_matches(
+            "short",
+            &crate::dashboard::oidc::code_challenge("short")
+        ));
         assert!(!is_s256_challenge("plain-verifier"));
     }
 
@@ -446,7 +449,10 @@ mod tests {
             "https://claude.ai/cb",
             "https://claude.ai:8443/cb"
         ));
-        assert!(!redirect_uri_matches("https://claude.ai/cb", "https://claude.ai/cb/"));
+        assert!(!redirect_uri_matches(
+            "https://claude.ai/cb",
+            "https://claude.ai/cb/"
+        ));
         assert!(redirect_uri_matches("cursor://a/cb", "cursor://a/cb"));
     }
 }

@@ -91,12 +91,17 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Resp
         ));
     }
     if !grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(invalid_metadata("grant_types must include authorization_code"));
+        return Err(invalid_metadata(
+            "grant_types must include authorization_code",
+        ));
     }
     // Refresh tokens are issued with every code exchange (clients that did
     // not ask for them otherwise lose the connection when the access token
     // expires); RFC 7591 §3.2.1 lets the server replace the requested value.
-    let grant_types = vec!["authorization_code".to_string(), "refresh_token".to_string()];
+    let grant_types = vec![
+        "authorization_code".to_string(),
+        "refresh_token".to_string(),
+    ];
     let response_types = meta
         .response_types
         .unwrap_or_else(|| vec!["code".to_string()]);

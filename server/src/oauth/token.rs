@@ -21,7 +21,9 @@ use super::{
 };
 use crate::secrets;
 use crate::state::AppState;
-use crate::store::oauth::{CodeClaim, OAuthClient, OAuthGrant, OAuthToken, RefreshSpend, TokenKind};
+use crate::store::oauth::{
+    CodeClaim, OAuthClient, OAuthGrant, OAuthToken, RefreshSpend, TokenKind,
+};
 
 /// Authenticates the client of a token or revocation request: HTTP Basic
 /// (`client_secret_basic`), `client_secret` in the form
@@ -107,7 +109,10 @@ pub async fn token(
         if !is_our_resource(&state, resource) {
             return Err(OAuthError::bad(
                 "invalid_target",
-                format!("This server issues tokens only for {}", super::resource(&state)),
+                format!(
+                    "This server issues tokens only for {}",
+                    super::resource(&state)
+                ),
             ));
         }
     }
@@ -152,7 +157,8 @@ async fn exchange_code(
     let verifier = required(form, "code_verifier")
         .map_err(|_| OAuthError::invalid_request("code_verifier is missing (PKCE is required)"))?;
     let redirect_uri = required(form, "redirect_uri")?;
-    let invalid = || OAuthError::invalid_grant("The authorization code is invalid, expired or used.");
+    let invalid =
+        || OAuthError::invalid_grant("The authorization code is invalid, expired or used.");
     if !secrets::looks_like(CODE_PREFIX, code) {
         return Err(invalid());
     }
@@ -220,7 +226,11 @@ async fn refresh(
         return Err(invalid());
     }
     if tok.revoked_at.is_some()
-        || state.store.spend_refresh_token(&tok.token_hash, now).await? == RefreshSpend::AlreadySpent
+        || state
+            .store
+            .spend_refresh_token(&tok.token_hash, now)
+            .await?
+            == RefreshSpend::AlreadySpent
     {
         // A rotated refresh token came back: it leaked, or a copy raced the
         // client. Revoke the family so neither copy keeps working.
@@ -234,7 +244,8 @@ async fn refresh(
         None => grant.scope.clone(),
         Some(asked) => {
             let granted: Vec<&str> = grant.scope.split(' ').collect();
-            let asked = parse_scope(Some(asked)).filter(|s| s.split(' ').all(|x| granted.contains(&x)));
+            let asked =
+                parse_scope(Some(asked)).filter(|s| s.split(' ').all(|x| granted.contains(&x)));
             asked.ok_or_else(|| {
                 OAuthError::bad("invalid_scope", "scope exceeds what the user granted")
             })?

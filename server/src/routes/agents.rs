@@ -1,12 +1,12 @@
 //! Agent-facing endpoints: create a job, read its status, usage.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::JsonBody;
+use super::{JsonBody, QueryParams};
 use crate::auth::{MaybeTenant, TenantAuth};
 use crate::clock::{month_bounds, Millis};
 use crate::error::{ApiError, ErrorBody};
@@ -152,7 +152,7 @@ pub struct UsageView {
 pub async fn usage(
     State(state): State<AppState>,
     TenantAuth(tenant): TenantAuth,
-    Query(q): Query<UsageQuery>,
+    QueryParams(q): QueryParams<UsageQuery>,
 ) -> Result<Json<UsageView>, ApiError> {
     if q.tenant_id.as_ref().is_some_and(|t| *t != tenant.id) {
         return Err(ApiError::new(

@@ -4,13 +4,14 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::JsonBody;
-use crate::auth::{bearer, TenantAuth};
+use super::{BodyBytes, JsonBody, QueryParams};
+use crate::auth::bearer;
+use crate::dashboard::session::ApiKeyOrSession;
 use crate::clock::Millis;
 use crate::error::{ApiError, ErrorBody};
 use crate::secrets::{self, DEVICE_TOKEN_PREFIX, POLL_TOKEN_PREFIX};
@@ -42,7 +43,7 @@ pub struct RegisterView {
     responses((status = 201, description = "Registered", body = RegisterView)))]
 pub async fn register(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<(StatusCode, Json<RegisterView>), ApiError> {
     // The body is optional: an empty one means no name.
     let req: RegisterRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -51,11 +52,7 @@ pub async fn register(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("Invalid JSON: {e}")))?
     };
-    let name = req
-        .name
-        .map(|n| n.trim().chars().take(80).collect::<String>())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "Browser extension".to_string());
+    let name = device_name(req.name);
     let now = state.now();
     let poll = secrets::generate(POLL_TOKEN_PREFIX);
     let mut device = Device {
@@ -128,7 +125,7 @@ pub struct StatusView {
 pub async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<StatusQuery>,
+    QueryParams(q): QueryParams<StatusQuery>,
 ) -> Result<Json<StatusView>, ApiError> {
     let token = q
         .poll_token
@@ -168,6 +165,14 @@ pub async fn status(
     }
 }
 
+/// A device's display name from what the extension sent: trimmed, at most
+/// 80 characters, "Browser extension" when empty.
+pub fn device_name(name: Option<String>) -> String {
+    name.map(|n| n.trim().chars().take(80).collect::<String>())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "Browser extension".to_string())
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PairRequest {
@@ -184,20 +189,26 @@ pub struct PairView {
     pub paired_at: Millis,
 }
 
-/// Pair the extension showing `code` with the caller's tenant.
+/// Pair the extension showing `code` with the caller's tenant. Authenticated
+/// by the API key, or by a dashboard session (its cookie plus its CSRF token
+/// in `x-csrf-token`).
 #[utoipa::path(post, path = "/v1/connect/pair", tag = "connect",
     request_body = PairRequest,
-    params(("clawpost-api-key" = String, Header, description = "Your API key")),
+    params(
+        ("clawpost-api-key" = Option<String>, Header, description = "Your API key (or a dashboard session)"),
+        ("x-csrf-token" = Option<String>, Header, description = "The dashboard session's CSRF token, with its cookie"),
+    ),
     responses(
         (status = 200, description = "Paired", body = PairView),
         (status = 400, description = "INVALID_PAIRING_CODE: wrong, used or expired", body = ErrorBody),
         (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 403, description = "CSRF_TOKEN_INVALID: a session without its CSRF token", body = ErrorBody),
         (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
     ))]
 pub async fn pair(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    TenantAuth(tenant): TenantAuth,
+    ApiKeyOrSession(tenant): ApiKeyOrSession,
     JsonBody(req): JsonBody<PairRequest>,
 ) -> Result<Json<PairView>, ApiError> {
     pair_with_code(&state, &tenant.id, addr, &req.code)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use extension_core::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::JsonBody;
+use super::{JsonBody, QueryParams};
 use crate::auth::DeviceAuth;
 use crate::clock::Millis;
 use crate::error::{ApiError, ErrorBody};
@@ -56,7 +56,7 @@ fn leased(job: &JobRecord) -> LeasedJob {
 pub async fn pull(
     State(state): State<AppState>,
     auth: DeviceAuth,
-    Query(q): Query<PullQuery>,
+    QueryParams(q): QueryParams<PullQuery>,
 ) -> Result<Response, ApiError> {
     let wait = q.wait.unwrap_or(0);
     if wait > MAX_WAIT_SECS {

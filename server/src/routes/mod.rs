@@ -3,13 +3,15 @@
 
 pub mod agents;
 pub mod connect;
+pub mod dashboard;
 pub mod docs;
 pub mod extension;
-pub mod ws;
 pub mod media;
+pub mod ws;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
@@ -27,17 +29,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    format!("The request body is larger than {JSON_BODY_LIMIT} bytes."),
-                )
-            } else {
-                ApiError::bad_request("INVALID_REQUEST", "The request body could not be read.")
-            }
-        })?;
+        let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
@@ -47,5 +39,67 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 _ => ApiError::bad_request("INVALID_JSON", format!("Invalid JSON: {e}")),
             }
         })
+    }
+}
+
+/// A raw request body with the API's own errors: 413 `PAYLOAD_TOO_LARGE`
+/// past [`JSON_BODY_LIMIT`], 400 `INVALID_REQUEST` when it cannot be read.
+pub struct BodyBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(BodyBytes)
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "PAYLOAD_TOO_LARGE",
+                        format!("The request body is larger than {JSON_BODY_LIMIT} bytes."),
+                    )
+                } else {
+                    ApiError::bad_request("INVALID_REQUEST", "The request body could not be read.")
+                }
+            })
+    }
+}
+
+/// Query parameters with the API's own errors: 400 `INVALID_REQUEST` with
+/// the parameter at fault in `field`.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let params =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(params)
+            .map(QueryParams)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                // A missing parameter is reported at the root, named in the message.
+                let field = if path == "." {
+                    message
+                        .strip_prefix("missing field `")
+                        .and_then(|m| m.strip_suffix('`'))
+                        .map(str::to_string)
+                } else {
+                    Some(path)
+                };
+                let error = ApiError::bad_request(
+                    "INVALID_REQUEST",
+                    format!("Invalid query string: {message}"),
+                );
+                match field {
+                    Some(f) => error.with_field(f),
+                    None => error,
+                }
+            })
     }
 }

@@ -30,7 +30,11 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "Invalid device token", body = ErrorBody),
     ))]
-pub async fn ws(State(state): State<AppState>, auth: DeviceAuth, upgrade: WebSocketUpgrade) -> Response {
+pub async fn ws(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade.on_upgrade(move |socket| serve(socket, state, auth))
 }
 

@@ -112,20 +112,25 @@ pub trait DashboardStore: Send + Sync + 'static {
     async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     /// Ends every session of the tenant except `keep_id_hash`.
-    async fn delete_other_sessions(&self, tenant_id: &str, keep_id_hash: &str)
-        -> StoreResult<u64>;
+    async fn delete_other_sessions(&self, tenant_id: &str, keep_id_hash: &str) -> StoreResult<u64>;
     async fn set_session_key(&self, id_hash: &str, sealed_key: Option<&str>) -> StoreResult<()>;
 
     // --- OpenID Connect
-    /// Records a started sign-in until `expires_at`; drops expired ones.
+    /// Records a started sign-in (and the local page to return to) until
+    /// `expires_at`; drops expired ones.
     async fn create_oidc_login(
         &self,
         state_hash: &str,
+        next_path: Option<&str>,
         now: Millis,
         expires_at: Millis,
     ) -> StoreResult<()>;
-    /// Consumes a started sign-in: true once, while it is live.
-    async fn take_oidc_login(&self, state_hash: &str, now: Millis) -> StoreResult<bool>;
+    /// Consumes a started sign-in, once, while it is live: `Some(next_path)`.
+    async fn take_oidc_login(
+        &self,
+        state_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Option<String>>>;
     /// Spends an ID token's nonce: true the first time, false on a replay.
     async fn spend_nonce(
         &self,
@@ -155,8 +160,12 @@ pub trait DashboardStore: Send + Sync + 'static {
     async fn tenant_devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>>;
     /// Revokes the tenant's device: its token stops working at once. False
     /// when the tenant has no such live device.
-    async fn revoke_device(&self, tenant_id: &str, device_id: &str, now: Millis)
-        -> StoreResult<bool>;
+    async fn revoke_device(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
 
     // --- job history
     /// The tenant's jobs, newest first, at most `limit`.
@@ -245,11 +254,7 @@ impl DashboardStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_other_sessions(
-        &self,
-        tenant_id: &str,
-        keep_id_hash: &str,
-    ) -> StoreResult<u64> {
+    async fn delete_other_sessions(&self, tenant_id: &str, keep_id_hash: &str) -> StoreResult<u64> {
         let done = sqlx::query(
             &self.q("DELETE FROM dashboard_sessions WHERE tenant_id = $1 AND id_hash <> $2"),
         )
@@ -272,6 +277,7 @@ impl DashboardStore for SqlStore {
     async fn create_oidc_login(
         &self,
         state_hash: &str,
+        next_path: Option<&str>,
         now: Millis,
         expires_at: Millis,
     ) -> StoreResult<()> {
@@ -280,9 +286,11 @@ impl DashboardStore for SqlStore {
             .execute(self.pool())
             .await?;
         sqlx::query(&self.q(
-            "INSERT INTO oidc_logins (state_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO oidc_logins (state_hash, next_path, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
         ))
         .bind(state_hash)
+        .bind(next_path)
         .bind(now)
         .bind(expires_at)
         .execute(self.pool())
@@ -290,15 +298,19 @@ impl DashboardStore for SqlStore {
         Ok(())
     }
 
-    async fn take_oidc_login(&self, state_hash: &str, now: Millis) -> StoreResult<bool> {
-        let done = sqlx::query(
-            &self.q("DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2"),
-        )
+    async fn take_oidc_login(
+        &self,
+        state_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Option<String>>> {
+        let row = sqlx::query(&self.q(
+            "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at > $2 RETURNING next_path",
+        ))
         .bind(state_hash)
         .bind(now)
-        .execute(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(row.map(|r| r.try_get("next_path")).transpose()?)
     }
 
     async fn spend_nonce(
@@ -323,8 +335,9 @@ impl DashboardStore for SqlStore {
     }
 
     async fn identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
-        let sql =
-            format!("SELECT {IDENTITY_COLS} FROM oidc_identities WHERE issuer = $1 AND subject = $2");
+        let sql = format!(
+            "SELECT {IDENTITY_COLS} FROM oidc_identities WHERE issuer = $1 AND subject = $2"
+        );
         let row = sqlx::query(&self.q(&sql))
             .bind(issuer)
             .bind(subject)
@@ -348,10 +361,10 @@ impl DashboardStore for SqlStore {
             tenant_from_row(&row)
         };
         // Known identity: refresh it.
-        let known: Option<String> = sqlx::query_scalar(&self.q(
-            "UPDATE oidc_identities SET email = $1, last_login_at = $2 \
-             WHERE issuer = $3 AND subject = $4 RETURNING tenant_id",
-        ))
+        let known: Option<String> = sqlx::query_scalar(
+            &self.q("UPDATE oidc_identities SET email = $1, last_login_at = $2 \
+             WHERE issuer = $3 AND subject = $4 RETURNING tenant_id"),
+        )
         .bind(&id.email)
         .bind(id.last_login_at)
         .bind(&id.issuer)
@@ -447,10 +460,10 @@ impl DashboardStore for SqlStore {
         device_id: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(&self.q(
-            "UPDATE devices SET revoked_at = $1, pairing_code = NULL \
-             WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL",
-        ))
+        let done = sqlx::query(
+            &self.q("UPDATE devices SET revoked_at = $1, pairing_code = NULL \
+             WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL"),
+        )
         .bind(now)
         .bind(device_id)
         .bind(tenant_id)

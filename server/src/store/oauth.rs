@@ -170,8 +170,7 @@ const CLIENT_COLS: &str =
 const GRANT_COLS: &str = "id, client_id, tenant_id, scope, resource, created_at, connected_at, \
     last_used_at, revoked_at";
 const CODE_COLS: &str = "code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at";
-const TOKEN_COLS: &str =
-    "token_hash, grant_id, kind, created_at, expires_at, used_at, revoked_at";
+const TOKEN_COLS: &str = "token_hash, grant_id, kind, created_at, expires_at, used_at, revoked_at";
 
 /// How often `touch_grant` writes.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
@@ -352,10 +351,8 @@ impl OAuthStore for SqlStore {
         .bind(&g.id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(&self.q(
-            "UPDATE oauth_grants SET revoked_at = $1 \
-             WHERE tenant_id = $2 AND client_id = $3 AND id <> $4 AND revoked_at IS NULL",
-        ))
+        sqlx::query(&self.q("UPDATE oauth_grants SET revoked_at = $1 \
+             WHERE tenant_id = $2 AND client_id = $3 AND id <> $4 AND revoked_at IS NULL"))
         .bind(now)
         .bind(&g.tenant_id)
         .bind(&g.client_id)
@@ -367,10 +364,8 @@ impl OAuthStore for SqlStore {
     }
 
     async fn touch_grant(&self, grant_id: &str, now: Millis) -> StoreResult<()> {
-        sqlx::query(&self.q(
-            "UPDATE oauth_grants SET last_used_at = $1 \
-             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
-        ))
+        sqlx::query(&self.q("UPDATE oauth_grants SET last_used_at = $1 \
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)"))
         .bind(now)
         .bind(grant_id)
         .bind(now - TOUCH_INTERVAL_MS)
@@ -380,9 +375,9 @@ impl OAuthStore for SqlStore {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: Millis) -> StoreResult<bool> {
-        let done = sqlx::query(&self.q(
-            "UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        ))
+        let done = sqlx::query(
+            &self.q("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"),
+        )
         .bind(now)
         .bind(grant_id)
         .execute(self.pool())
@@ -396,10 +391,8 @@ impl OAuthStore for SqlStore {
         grant_id: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(&self.q(
-            "UPDATE oauth_grants SET revoked_at = $1 \
-             WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL",
-        ))
+        let done = sqlx::query(&self.q("UPDATE oauth_grants SET revoked_at = $1 \
+             WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL"))
         .bind(now)
         .bind(grant_id)
         .bind(tenant_id)

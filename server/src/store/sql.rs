@@ -63,11 +63,13 @@ impl Dialect {
     }
 }
 
-pub(super) const JOB_COLS: &str = "id, tenant_id, job_type, platform, text, media_paths, platform_payload, \
+pub(super) const JOB_COLS: &str =
+    "id, tenant_id, job_type, platform, text, media_paths, platform_payload, \
     idempotency_key, request_hash, status, device_id, lease_expires_at, submitting_at, attempts, \
     post_url, error, error_code, details, pack_version, created_at, updated_at, finished_at";
 
-pub(super) const DEVICE_COLS: &str = "id, tenant_id, name, pairing_code, code_expires_at, poll_token_hash, \
+pub(super) const DEVICE_COLS: &str =
+    "id, tenant_id, name, pairing_code, code_expires_at, poll_token_hash, \
     token_hash, paired_at, last_seen_at, revoked_at, pack_version, created_at";
 
 const TENANT_COLS: &str = "id, name, quota, created_at";

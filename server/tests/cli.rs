@@ -1,0 +1,272 @@
+//! The `clawpost-server` binary: tenant commands, `--help`, and the first
+//! start of `serve`, against both stores.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::Db;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The server binary, with none of its settings taken from the environment.
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_clawpost-server"));
+    for var in [
+        "DATABASE_URL",
+        "CLAWPOST_DATA_DIR",
+        "CLAWPOST_DEFAULT_QUOTA",
+        "CLAWPOST_BIND",
+        "CLAWPOST_PUBLIC_URL",
+        "CLAWPOST_LEASE_SECONDS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    cmd
+}
+
+/// Runs the binary to completion; asserts success and returns its stdout.
+async fn run(args: &[&str]) -> String {
+    let out = bin()
+        .args(args)
+        .output()
+        .await
+        .expect("run clawpost-server");
+    assert!(
+        out.status.success(),
+        "clawpost-server {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A `serve` process, ready for requests.
+struct Server {
+    child: Child,
+    base: String,
+    /// What it printed before it was listening.
+    banner: String,
+    /// The line announcing it listens.
+    listening: String,
+}
+
+impl Server {
+    /// Starts `serve` on a free port with `args` and waits for its
+    /// "listening" line.
+    async fn start(args: &[&str]) -> Server {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let bind = format!("127.0.0.1:{port}");
+        let mut child = bin()
+            .arg("serve")
+            .args(["--bind", &bind])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = String::new();
+        let listening = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if line.contains("listening on") {
+                    return line;
+                }
+                banner.push_str(&line);
+                banner.push('\n');
+            }
+            panic!("serve exited before listening; it printed:\n{banner}");
+        })
+        .await
+        .expect("serve did not start within 60 s");
+        Server {
+            child,
+            base: format!("http://{bind}"),
+            banner,
+            listening,
+        }
+    }
+
+    /// `GET /v1/usage` with `key`: the status and body.
+    async fn usage(&self, key: &str) -> (StatusCode, Value) {
+        let resp = reqwest::Client::new()
+            .get(format!("{}/v1/usage", self.base))
+            .header("clawpost-api-key", key)
+            .send()
+            .await
+            .expect("request");
+        common::into_parts(resp).await
+    }
+
+    async fn stop(mut self) {
+        self.child.kill().await.expect("kill serve");
+    }
+}
+
+/// A fresh database: its URL and the folder that holds it (SQLite).
+async fn fresh(db: Db) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (common::fresh_database(db, &dir).await, dir)
+}
+
+/// The value after `label` on a line of `text`.
+fn labelled<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .map(str::trim)
+}
+
+#[test]
+fn help_documents_the_options() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clawpost-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for option in ["--bind", "--data-dir", "--database-url", "--public-url"] {
+        assert!(
+            help.contains(option),
+            "--help does not document {option}:\n{help}"
+        );
+    }
+    for command in ["serve", "tenant"] {
+        assert!(
+            help.contains(command),
+            "--help does not list {command}:\n{help}"
+        );
+    }
+}
+
+both_stores!(tenant_create_and_rotate_key, |db: Db| async move {
+    let (url, _dir) = fresh(db).await;
+    let out = run(&[
+        "tenant",
+        "create",
+        "--name",
+        "N",
+        "--quota",
+        "5",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line: {out}");
+    let created: Value = serde_json::from_str(lines[0]).expect("JSON");
+    assert_eq!(created.as_object().unwrap().len(), 2, "{created}");
+    let tenant = created["tenantId"].as_str().unwrap().to_string();
+    let old_key = created["apiKey"].as_str().unwrap().to_string();
+
+    let server = Server::start(&["--database-url", &url]).await;
+    assert!(
+        !server.banner.contains("API key"),
+        "a tenant exists: no new key\n{}",
+        server.banner
+    );
+    let (s, usage) = server.usage(&old_key).await;
+    assert_eq!(s, StatusCode::OK, "{usage}");
+    assert_eq!(usage["tenantId"], tenant.as_str());
+    assert_eq!(usage["quota"], 5);
+
+    // Rotating while the server runs: the old key stops working at once.
+    let out = run(&[
+        "tenant",
+        "rotate-key",
+        "--tenant",
+        &tenant,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    let new_key = out.trim();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(new_key.starts_with("claw_") && new_key != old_key, "{out}");
+    assert_eq!(server.usage(&old_key).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.usage(new_key).await.1["tenantId"], tenant.as_str());
+    server.stop().await;
+
+    let unknown = bin()
+        .args([
+            "tenant",
+            "rotate-key",
+            "--tenant",
+            "no-such-tenant",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !unknown.status.success(),
+        "rotating an unknown tenant must fail"
+    );
+    assert!(unknown.stdout.is_empty());
+});
+
+both_stores!(first_start_prints_the_key_once, |db: Db| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let store_args: Vec<String> = match db {
+        // An empty data folder that does not exist yet: the embedded default.
+        Db::Sqlite => vec![
+            "--data-dir".into(),
+            dir.path().join("data").display().to_string(),
+        ],
+        Db::Postgres => vec![
+            "--database-url".into(),
+            common::fresh_database(db, &dir).await,
+        ],
+    };
+    let store_args: Vec<&str> = store_args.iter().map(String::as_str).collect();
+
+    let first = Server::start(&store_args).await;
+    let tenant = labelled(&first.banner, "Tenant ID:")
+        .expect("tenant id printed")
+        .to_string();
+    let key = labelled(&first.banner, "API key:")
+        .expect("API key printed")
+        .to_string();
+    assert_eq!(
+        first.banner.matches(&key).count(),
+        3,
+        "the key, then in two example commands"
+    );
+    let (s, usage) = first.usage(&key).await;
+    assert_eq!(s, StatusCode::OK, "{usage}");
+    assert_eq!(usage["tenantId"], tenant.as_str());
+    assert!(first.listening.contains(&first.base));
+    first.stop().await;
+    if db == Db::Sqlite {
+        assert!(dir.path().join("data/clawpost.sqlite").exists());
+    }
+
+    let args = [
+        store_args.as_slice(),
+        &["--public-url", "https://posts.example.com/"],
+    ]
+    .concat();
+    let second = Server::start(&args).await;
+    assert!(
+        !second.banner.contains("API key") && !second.banner.contains("claw_"),
+        "second start printed a key:\n{}",
+        second.banner
+    );
+    assert!(
+        second.listening.contains("https://posts.example.com "),
+        "{}",
+        second.listening
+    );
+    assert_eq!(
+        second.usage(&key).await.0,
+        StatusCode::OK,
+        "the first key still works"
+    );
+    second.stop().await;
+});
