@@ -54,6 +54,18 @@ ensure_postgres() {
 Start it, point CLAWPOST_TEST_POSTGRES_URL at a database, or run './build.sh test --no-postgres'."
 }
 
+# Headless Chromium and chromedriver, for the tests that drive a real browser
+# (the dashboard's WebDriver test). Installed from Debian when missing.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    return 0
+  fi
+  [ "$(id -u)" = 0 ] || die "chromium and chromedriver are missing; install them (apt-get install chromium chromium-driver)"
+  log "Installing chromium and chromium-driver"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+}
+
 cmd_run() {
   build_server
   build_extension
@@ -94,6 +106,7 @@ cmd_test() {
   cargo fmt --all -- --check
   log "Running clippy"
   cargo clippy --workspace --all-targets -- -D warnings
+  ensure_chromium
   log "Running the workspace tests"
   cargo test --workspace -- "${skip[@]}"
 }

@@ -59,7 +59,8 @@ build_wasm() {
 
 bindgen() {
   local name=$1
-  wasm-bindgen --target web --no-typescript --out-dir "$OUT/wasm" \
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$OUT/wasm" \
     "$TARGET_DIR/wasm32-unknown-unknown/release/$name.wasm"
 }
 

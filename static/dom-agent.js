@@ -334,6 +334,21 @@
     sel.addRange(range);
   }
 
+  // Editors track the selection through `selectionchange`, which fires
+  // asynchronously: let it arrive before inserting, so the insertion
+  // replaces what was selected (at most `timeoutMs` when nothing changed).
+  function selectionSettled(timeoutMs = 100) {
+    return new Promise((resolvePromise) => {
+      const done = () => {
+        document.removeEventListener("selectionchange", done);
+        clearTimeout(timer);
+        resolvePromise();
+      };
+      document.addEventListener("selectionchange", done);
+      const timer = setTimeout(done, timeoutMs);
+    });
+  }
+
   // The editable element that takes input: the target itself or the
   // contenteditable inside it.
   function editableOf(el) {
@@ -351,6 +366,7 @@
     // 1. Synthetic paste: what Draft.js and Lexical editors handle as a whole
     //    (multi-paragraph text included).
     selectAll(editor);
+    await selectionSettled();
     const data = new DataTransfer();
     data.setData("text/plain", text);
     const paste = new ClipboardEvent("paste", { bubbles: true, cancelable: true, composed: true, clipboardData: data });
@@ -361,6 +377,7 @@
     // 2. execCommand('insertText'): real beforeinput/input events from the
     //    browser's editing engine. Paragraphs go in one by one.
     selectAll(editor);
+    await selectionSettled();
     if (isTextField(editor)) {
       document.execCommand("insertText", false, text);
     } else {

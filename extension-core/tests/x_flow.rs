@@ -632,10 +632,11 @@ fn no_observation_sequence_clicks_submit_twice_or_without_acceptance() {
             accepted_since_report = matches!(cmd, Command::ReportSubmitting);
             last = cmd.clone();
             assert!(d.submit_clicks() <= 1, "seed {seed}: clicked twice");
-            if let Command::Finish { outcome } = &cmd {
-                if let Outcome::Succeeded { post_url, .. } = outcome {
-                    assert!(post_url.is_some(), "seed {seed}: success without a URL");
-                }
+            if let Command::Finish {
+                outcome: Outcome::Succeeded { post_url, .. },
+            } = &cmd
+            {
+                assert!(post_url.is_some(), "seed {seed}: success without a URL");
             }
         }
         runs_that_clicked += usize::from(d.submit_clicks() > 0);

@@ -347,16 +347,22 @@ pub async fn send_to_worker(message: &Value) -> Result<Value, String> {
 
 /// Whether the extension has an offscreen document open.
 pub async fn has_offscreen_document() -> Result<bool, String> {
-    let got = runtime_get_contexts(&obj(serde_json::json!({"contextTypes": ["OFFSCREEN_DOCUMENT"]})))
-        .await
-        .map_err(|e| message_of(&e))?;
+    let got = runtime_get_contexts(&obj(
+        serde_json::json!({"contextTypes": ["OFFSCREEN_DOCUMENT"]}),
+    ))
+    .await
+    .map_err(|e| message_of(&e))?;
     let list: Vec<Value> = from_js(&got)?;
     Ok(!list.is_empty())
 }
 
 /// Opens the extension's offscreen document (one at most; an existing one
 /// is not an error).
-pub async fn create_offscreen_document(url: &str, reason: &str, justification: &str) -> Result<(), String> {
+pub async fn create_offscreen_document(
+    url: &str,
+    reason: &str,
+    justification: &str,
+) -> Result<(), String> {
     match offscreen_create_document(&obj(serde_json::json!({
         "url": url, "reasons": [reason], "justification": justification,
     })))
@@ -365,7 +371,11 @@ pub async fn create_offscreen_document(url: &str, reason: &str, justification: &
         Ok(_) => Ok(()),
         Err(e) => {
             let m = message_of(&e);
-            if m.contains("single offscreen") { Ok(()) } else { Err(m) }
+            if m.contains("single offscreen") {
+                Ok(())
+            } else {
+                Err(m)
+            }
         }
     }
 }

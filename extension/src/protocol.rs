@@ -184,9 +184,10 @@ mod tests {
             serde_json::to_value(PageMessage::EnsurePairing).unwrap(),
             serde_json::json!({"type": "ensurePairing"})
         );
-        let ev: PageMessage =
-            serde_json::from_value(serde_json::json!({"type": "relayEvent", "event": "job_available"}))
-                .unwrap();
+        let ev: PageMessage = serde_json::from_value(
+            serde_json::json!({"type": "relayEvent", "event": "job_available"}),
+        )
+        .unwrap();
         assert_eq!(
             ev,
             PageMessage::RelayEvent {

@@ -99,7 +99,10 @@ fn connect(url: String) {
         SOCKET.with(|s| s.borrow_mut().take());
         notify(
             "closed",
-            Some(format!("connection to the server closed (code {})", ev.code())),
+            Some(format!(
+                "connection to the server closed (code {})",
+                ev.code()
+            )),
         );
         let url = closed_url.clone();
         spawn_local(async move {

@@ -284,7 +284,10 @@ fn ws_url(server: &str, token: &str) -> String {
     } else {
         base.to_string()
     };
-    format!("{base}/v1/extension/ws?token={}", runtime::encode_component(token))
+    format!(
+        "{base}/v1/extension/ws?token={}",
+        runtime::encode_component(token)
+    )
 }
 
 /// Makes the offscreen relay keep a socket to `url` (or none). A relay that

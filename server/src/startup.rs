@@ -45,7 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/connect/register", post(connect::register))
         .route("/v1/connect/status", get(connect::status))
         .route("/v1/connect/pair", post(connect::pair))
-        .route("/v1/connect/google", post(routes::dashboard::connect_google))
+        .route(
+            "/v1/connect/google",
+            post(routes::dashboard::connect_google),
+        )
         .route("/openapi.json", get(docs::openapi_json))
         .route("/api-docs", get(docs::api_docs))
         .route("/healthz", get(|| async { "ok" }))

@@ -42,7 +42,10 @@ both_stores!(sign_in_with_the_api_key, |db: Db| async move {
     let cookie = signed_in.cookie("cp_session").expect("session cookie");
     let home = b.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
-    assert_eq!(home.input_value("tenant-id").as_deref(), Some(app.tenant_id.as_str()));
+    assert_eq!(
+        home.input_value("tenant-id").as_deref(),
+        Some(app.tenant_id.as_str())
+    );
     // The key is not on the page until revealed.
     assert!(!home.body.contains(&app.api_key));
     // Signed in, /login goes home.
@@ -60,7 +63,10 @@ both_stores!(sign_in_with_the_api_key, |db: Db| async move {
         .unwrap();
         n > 0
     };
-    assert!(!store_has_plain, "session secret or API key stored in plaintext");
+    assert!(
+        !store_has_plain,
+        "session secret or API key stored in plaintext"
+    );
 
     // Sign out: the cookie's session is gone on the server too.
     let out = b.submit("/", "/logout", &[]).await;
@@ -76,7 +82,11 @@ both_stores!(sign_in_with_the_api_key, |db: Db| async move {
         .send()
         .await
         .unwrap();
-    assert_eq!(replay.status(), StatusCode::SEE_OTHER, "a signed-out session must not work");
+    assert_eq!(
+        replay.status(),
+        StatusCode::SEE_OTHER,
+        "a signed-out session must not work"
+    );
 });
 
 both_stores!(sessions_expire, |db: Db| async move {
@@ -102,14 +112,25 @@ both_stores!(cookies_and_security_headers, |db: Db| async move {
         .find(|c| c.starts_with("cp_session="))
         .expect("session cookie");
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
-        assert!(session_cookie.contains(attr), "{session_cookie} lacks {attr}");
+        assert!(
+            session_cookie.contains(attr),
+            "{session_cookie} lacks {attr}"
+        );
     }
     // Plain HTTP on loopback: a local server, so not Secure.
     assert!(!session_cookie.contains("Secure"), "{session_cookie}");
-    for page in [login, b.get("/").await, b.get("/jobs").await, b.get("/usage").await] {
+    for page in [
+        login,
+        b.get("/").await,
+        b.get("/jobs").await,
+        b.get("/usage").await,
+    ] {
         let csp = page.header("content-security-policy").expect("CSP");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(page.header("x-frame-options"), Some("DENY"));
         assert_eq!(page.header("cache-control"), Some("no-store"));
@@ -122,79 +143,96 @@ both_stores!(cookies_and_security_headers, |db: Db| async move {
     assert_eq!(css.header("x-content-type-options"), Some("nosniff"));
 });
 
-both_stores!(state_changing_forms_need_the_csrf_token, |db: Db| async move {
-    let app = TestApp::spawn(db).await;
-    let b = Browser::new(&app.base);
-    // Sign-in itself: no token, no session.
-    b.get("/login").await;
-    let page = b.post_form("/login", &[("apiKey", &app.api_key)]).await;
-    assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER);
+both_stores!(
+    state_changing_forms_need_the_csrf_token,
+    |db: Db| async move {
+        let app = TestApp::spawn(db).await;
+        let b = Browser::new(&app.base);
+        // Sign-in itself: no token, no session.
+        b.get("/login").await;
+        let page = b.post_form("/login", &[("apiKey", &app.api_key)]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER);
 
-    b.sign_in(&app.api_key).await;
-    let reg = app.register().await;
-    let code = reg["pairingCode"].as_str().unwrap();
-    let posts: [(&str, Vec<(&str, &str)>); 5] = [
-        ("/key/rotate", vec![]),
-        ("/key/reveal", vec![]),
-        ("/devices/pair", vec![("code", code)]),
-        ("/logout", vec![]),
-        ("/devices/some-id/revoke", vec![]),
-    ];
-    for (action, fields) in &posts {
-        let none = b.post_form(action, fields).await;
-        assert_eq!(none.status, StatusCode::FORBIDDEN, "{action} without a token");
-        let mut wrong = fields.clone();
-        wrong.push(("csrf", "not-the-token"));
-        let page = b.post_form(action, &wrong).await;
-        assert_eq!(page.status, StatusCode::FORBIDDEN, "{action} with a wrong token");
-    }
-    // Nothing happened: the key works, the session lives, the code is unused.
-    assert_eq!(app.get("/v1/usage", Some(&app.api_key)).await.0, StatusCode::OK);
-    assert_eq!(b.get("/").await.status, StatusCode::OK);
-    assert_eq!(app.connect_status(&reg).await.1["status"], "pending");
-
-    // Another session's token is not this one's.
-    let other = Browser::new(&app.base);
-    other.sign_in(&app.api_key).await;
-    let foreign = other.get("/").await.csrf();
-    let page = b.post_form("/key/rotate", &[("csrf", &foreign)]).await;
-    assert_eq!(page.status, StatusCode::FORBIDDEN);
-});
-
-both_stores!(pair_api_accepts_a_session_with_its_csrf_header, |db: Db| async move {
-    let app = TestApp::spawn(db).await;
-    let b = Browser::new(&app.base);
-    b.sign_in(&app.api_key).await;
-    let csrf = b.get("/").await.csrf();
-    let reg = app.register().await;
-    let code = reg["pairingCode"].as_str().unwrap();
-    let post = |token: Option<String>| {
-        let mut req = b
-            .http
-            .post(app.url("/v1/connect/pair"))
-            .json(&json!({"code": code}));
-        if let Some(t) = token {
-            req = req.header("x-csrf-token", t);
+        b.sign_in(&app.api_key).await;
+        let reg = app.register().await;
+        let code = reg["pairingCode"].as_str().unwrap();
+        let posts: [(&str, Vec<(&str, &str)>); 5] = [
+            ("/key/rotate", vec![]),
+            ("/key/reveal", vec![]),
+            ("/devices/pair", vec![("code", code)]),
+            ("/logout", vec![]),
+            ("/devices/some-id/revoke", vec![]),
+        ];
+        for (action, fields) in &posts {
+            let none = b.post_form(action, fields).await;
+            assert_eq!(
+                none.status,
+                StatusCode::FORBIDDEN,
+                "{action} without a token"
+            );
+            let mut wrong = fields.clone();
+            wrong.push(("csrf", "not-the-token"));
+            let page = b.post_form(action, &wrong).await;
+            assert_eq!(
+                page.status,
+                StatusCode::FORBIDDEN,
+                "{action} with a wrong token"
+            );
         }
-        async move { common::into_parts(req.send().await.unwrap()).await }
-    };
-    assert_error(
-        &post(None).await,
-        StatusCode::FORBIDDEN,
-        "CSRF_TOKEN_INVALID",
-        None,
-    );
-    let (s, body) = post(Some(csrf)).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    assert_eq!(body["tenantId"], app.tenant_id.as_str());
-    assert_eq!(app.connect_status(&reg).await.1["status"], "paired");
-    // Without a session or key: 401.
-    let (s, _) = app
-        .post_json("/v1/connect/pair", None, &json!({"code": "123456"}))
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-});
+        // Nothing happened: the key works, the session lives, the code is unused.
+        assert_eq!(
+            app.get("/v1/usage", Some(&app.api_key)).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(b.get("/").await.status, StatusCode::OK);
+        assert_eq!(app.connect_status(&reg).await.1["status"], "pending");
+
+        // Another session's token is not this one's.
+        let other = Browser::new(&app.base);
+        other.sign_in(&app.api_key).await;
+        let foreign = other.get("/").await.csrf();
+        let page = b.post_form("/key/rotate", &[("csrf", &foreign)]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+);
+
+both_stores!(
+    pair_api_accepts_a_session_with_its_csrf_header,
+    |db: Db| async move {
+        let app = TestApp::spawn(db).await;
+        let b = Browser::new(&app.base);
+        b.sign_in(&app.api_key).await;
+        let csrf = b.get("/").await.csrf();
+        let reg = app.register().await;
+        let code = reg["pairingCode"].as_str().unwrap();
+        let post = |token: Option<String>| {
+            let mut req = b
+                .http
+                .post(app.url("/v1/connect/pair"))
+                .json(&json!({"code": code}));
+            if let Some(t) = token {
+                req = req.header("x-csrf-token", t);
+            }
+            async move { common::into_parts(req.send().await.unwrap()).await }
+        };
+        assert_error(
+            &post(None).await,
+            StatusCode::FORBIDDEN,
+            "CSRF_TOKEN_INVALID",
+            None,
+        );
+        let (s, body) = post(Some(csrf)).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["tenantId"], app.tenant_id.as_str());
+        assert_eq!(app.connect_status(&reg).await.1["status"], "paired");
+        // Without a session or key: 401.
+        let (s, _) = app
+            .post_json("/v1/connect/pair", None, &json!({"code": "123456"}))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+);
 
 both_stores!(reveal_and_rotate_the_key, |db: Db| async move {
     let app = TestApp::spawn(db).await;
@@ -205,7 +243,10 @@ both_stores!(reveal_and_rotate_the_key, |db: Db| async move {
 
     let revealed = b.submit("/", "/key/reveal", &[]).await;
     assert_eq!(revealed.status, StatusCode::OK);
-    assert_eq!(revealed.input_value("api-key").as_deref(), Some(app.api_key.as_str()));
+    assert_eq!(
+        revealed.input_value("api-key").as_deref(),
+        Some(app.api_key.as_str())
+    );
 
     let confirm = b.get("/key/rotate").await;
     assert_eq!(confirm.status, StatusCode::OK);
@@ -218,7 +259,10 @@ both_stores!(reveal_and_rotate_the_key, |db: Db| async move {
     assert!(new_key.starts_with("claw_") && new_key != app.api_key);
 
     // The old key stops at once; the new one works; reveal shows the new one.
-    assert_eq!(app.get("/v1/usage", Some(&app.api_key)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/v1/usage", Some(&app.api_key)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.get("/v1/usage", Some(&new_key)).await.0, StatusCode::OK);
     let again = b.submit("/", "/key/reveal", &[]).await;
     assert_eq!(again.input_value("api-key"), Some(new_key.clone()));
@@ -235,21 +279,41 @@ both_stores!(pair_list_and_revoke_devices, |db: Db| async move {
     let app = TestApp::spawn(db).await;
     let b = Browser::new(&app.base);
     b.sign_in(&app.api_key).await;
-    assert!(b.get("/devices").await.body.contains("No extension is paired yet"));
+    assert!(b
+        .get("/devices")
+        .await
+        .body
+        .contains("No extension is paired yet"));
 
     // A wrong code is refused on the page.
-    let wrong = b.submit("/devices", "/devices/pair", &[("code", "000000")]).await;
+    let wrong = b
+        .submit("/devices", "/devices/pair", &[("code", "000000")])
+        .await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
-    assert!(wrong.body.contains("No extension is waiting with that code"), "{}", wrong.body);
-    let malformed = b.submit("/devices", "/devices/pair", &[("code", "12ab")]).await;
+    assert!(
+        wrong
+            .body
+            .contains("No extension is waiting with that code"),
+        "{}",
+        wrong.body
+    );
+    let malformed = b
+        .submit("/devices", "/devices/pair", &[("code", "12ab")])
+        .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 
     let reg = app
-        .post_json("/v1/connect/register", None, &json!({"name": "Chrome on <laptop>"}))
+        .post_json(
+            "/v1/connect/register",
+            None,
+            &json!({"name": "Chrome on <laptop>"}),
+        )
         .await
         .1;
     let code = reg["pairingCode"].as_str().unwrap();
-    let paired = b.submit("/devices", "/devices/pair", &[("code", code)]).await;
+    let paired = b
+        .submit("/devices", "/devices/pair", &[("code", code)])
+        .await;
     assert_eq!(paired.status, StatusCode::SEE_OTHER);
     assert_eq!(paired.location(), "/devices?notice=paired");
     let st = app.connect_status(&reg).await.1;
@@ -268,23 +332,37 @@ both_stores!(pair_list_and_revoke_devices, |db: Db| async move {
     assert_eq!(s, StatusCode::OK);
     let list = b.get("/devices?notice=paired").await;
     assert!(list.body.contains("Extension paired."));
-    assert!(list.body.contains("Chrome on &lt;laptop&gt;"), "names are escaped: {}", list.body);
+    assert!(
+        list.body.contains("Chrome on &lt;laptop&gt;"),
+        "names are escaped: {}",
+        list.body
+    );
     assert!(list.body.contains("x-2026.11.1"));
-    assert!(list.body.contains(&format!(r#"data-device="{}""#, dev.device_id)));
+    assert!(list
+        .body
+        .contains(&format!(r#"data-device="{}""#, dev.device_id)));
 
     // Another tenant cannot revoke it.
     let (other_tenant, _) = app.paired_tenant(10).await;
     let intruder = Browser::new(&app.base);
     intruder.sign_in(&other_tenant.key).await;
     let page = intruder
-        .submit("/devices", &format!("/devices/{}/revoke", dev.device_id), &[])
+        .submit(
+            "/devices",
+            &format!("/devices/{}/revoke", dev.device_id),
+            &[],
+        )
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert_eq!(app.pull(&dev, 0).await.0, StatusCode::NO_CONTENT);
 
     // Its owner revokes it: the token stops at once.
     let revoked = b
-        .submit("/devices", &format!("/devices/{}/revoke", dev.device_id), &[])
+        .submit(
+            "/devices",
+            &format!("/devices/{}/revoke", dev.device_id),
+            &[],
+        )
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_eq!(revoked.location(), "/devices?notice=revoked");
@@ -292,7 +370,11 @@ both_stores!(pair_list_and_revoke_devices, |db: Db| async move {
     let list = b.get("/devices").await;
     assert!(!list.body.contains(&dev.device_id));
     let twice = b
-        .submit("/devices", &format!("/devices/{}/revoke", dev.device_id), &[])
+        .submit(
+            "/devices",
+            &format!("/devices/{}/revoke", dev.device_id),
+            &[],
+        )
         .await;
     assert_eq!(twice.status, StatusCode::NOT_FOUND);
 });
@@ -315,8 +397,12 @@ both_stores!(job_history_filters_and_details, |db: Db| async move {
     let queued = app.create_post("third").await;
 
     app.pull_job(&dev).await;
-    app.ack(&dev, &ok, json!({"status": "succeeded", "postUrl": "https://x.com/u/status/1"}))
-        .await;
+    app.ack(
+        &dev,
+        &ok,
+        json!({"status": "succeeded", "postUrl": "https://x.com/u/status/1"}),
+    )
+    .await;
     app.pull_job(&dev).await;
     let (s, body) = app
         .ack(
@@ -332,8 +418,15 @@ both_stores!(job_history_filters_and_details, |db: Db| async move {
     b.sign_in(&app.api_key).await;
     let all = b.get("/jobs").await;
     assert_eq!(all.status, StatusCode::OK);
-    let pos = |id: &str| all.body.find(&format!(r#"data-job="{id}""#)).unwrap_or_else(|| panic!("{id} missing"));
-    assert!(pos(&queued) < pos(&failed) && pos(&failed) < pos(&ok), "newest first");
+    let pos = |id: &str| {
+        all.body
+            .find(&format!(r#"data-job="{id}""#))
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    assert!(
+        pos(&queued) < pos(&failed) && pos(&failed) < pos(&ok),
+        "newest first"
+    );
     assert!(all.body.contains(r#"href="https://x.com/u/status/1""#));
     assert!(all.body.contains("selector_not_found") && all.body.contains("Composer not found"));
 
@@ -343,13 +436,24 @@ both_stores!(job_history_filters_and_details, |db: Db| async move {
     let only_x = b.get("/jobs?platform=x&status=").await;
     assert!(only_x.body.contains(&ok) && only_x.body.contains(&queued));
     assert!(!only_x.body.contains(&failed));
-    assert!(only_x.body.contains(r#"<option value="x" selected"#), "{}", only_x.body);
+    assert!(
+        only_x.body.contains(r#"<option value="x" selected"#),
+        "{}",
+        only_x.body
+    );
 
     let detail = b.get(&format!("/jobs/{failed}")).await;
     assert_eq!(detail.status, StatusCode::OK);
     assert!(detail.body.contains("Diagnostic"));
-    assert!(detail.body.contains("div.composer"), "details shown: {}", detail.body);
-    assert!(detail.body.contains("second &lt;b&gt;bold&lt;/b&gt;"), "text escaped");
+    assert!(
+        detail.body.contains("div.composer"),
+        "details shown: {}",
+        detail.body
+    );
+    assert!(
+        detail.body.contains("second &lt;b&gt;bold&lt;/b&gt;"),
+        "text escaped"
+    );
     let done = b.get(&format!("/jobs/{ok}")).await;
     assert!(done.body.contains(r#"href="https://x.com/u/status/1""#));
     assert!(!done.body.contains("Diagnostic"));
@@ -358,7 +462,10 @@ both_stores!(job_history_filters_and_details, |db: Db| async move {
     let (other, _) = app.paired_tenant(10).await;
     let intruder = Browser::new(&app.base);
     intruder.sign_in(&other.key).await;
-    assert_eq!(intruder.get(&format!("/jobs/{ok}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        intruder.get(&format!("/jobs/{ok}")).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert!(!intruder.get("/jobs").await.body.contains(&ok));
 });
 
@@ -377,14 +484,19 @@ both_stores!(job_history_pages, |db: Db| async move {
     let first = b.get("/jobs").await;
     let count = |body: &str| body.matches("data-job=").count();
     assert_eq!(count(&first.body), 50);
-    let next = dashboard_client::attr_after(&first.body, r#"class="button" href=""#).expect("older link");
+    let next =
+        dashboard_client::attr_after(&first.body, r#"class="button" href=""#).expect("older link");
     assert!(next.starts_with("/jobs?before="), "{next}");
     let second = b.get(&next).await;
     assert_eq!(count(&second.body), 3);
     assert!(!second.body.contains("Older jobs"));
     let mut seen: Vec<String> = [&first.body, &second.body]
         .iter()
-        .flat_map(|body| body.split(r#"data-job=""#).skip(1).map(|s| s[..36].to_string()))
+        .flat_map(|body| {
+            body.split(r#"data-job=""#)
+                .skip(1)
+                .map(|s| s[..36].to_string())
+        })
         .collect();
     seen.sort();
     seen.dedup();
@@ -398,13 +510,21 @@ both_stores!(usage_and_chart, |db: Db| async move {
     // Two days ago: one success. Today: one failure, one queued.
     let old = app.create_post("old").await;
     app.pull_job(&dev).await;
-    app.ack(&dev, &old, json!({"status": "succeeded", "postUrl": "https://x.com/u/status/2"}))
-        .await;
+    app.ack(
+        &dev,
+        &old,
+        json!({"status": "succeeded", "postUrl": "https://x.com/u/status/2"}),
+    )
+    .await;
     app.clock.advance_ms(48 * HOUR);
     let bad = app.create_post("bad").await;
     app.pull_job(&dev).await;
-    app.ack(&dev, &bad, json!({"status": "failed", "errorCode": "not_logged_in", "error": "Signed out"}))
-        .await;
+    app.ack(
+        &dev,
+        &bad,
+        json!({"status": "failed", "errorCode": "not_logged_in", "error": "Signed out"}),
+    )
+    .await;
     app.create_post("waiting").await;
 
     let b = Browser::new(&app.base);
@@ -414,9 +534,18 @@ both_stores!(usage_and_chart, |db: Db| async move {
     assert!(page.body.contains("3 of 1000 jobs"), "{}", page.body);
     assert!(page.body.contains("<svg"));
     assert_eq!(page.body.matches(r#"class="day""#).count(), 30);
-    assert!(page.body.contains(r#"data-date="2026-11-15" data-total="1""#), "{}", page.body);
-    assert!(page.body.contains(r#"data-date="2026-11-17" data-total="2""#));
-    assert!(page.body.contains("2026-11-17: 0 succeeded, 1 failed, 1 pending"));
+    assert!(
+        page.body
+            .contains(r#"data-date="2026-11-15" data-total="1""#),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains(r#"data-date="2026-11-17" data-total="2""#));
+    assert!(page
+        .body
+        .contains("2026-11-17: 0 succeeded, 1 failed, 1 pending"));
     assert_eq!(page.body.matches(r#"<rect class="ok""#).count(), 1);
     assert_eq!(page.body.matches(r#"<rect class="failed""#).count(), 1);
     assert_eq!(page.body.matches(r#"<rect class="pending""#).count(), 1);

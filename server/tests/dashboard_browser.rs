@@ -74,7 +74,9 @@ impl ChromeDriver {
                          "--hide-scrollbars", "--window-size=1280,900", "--lang=en-US"],
             }
         });
-        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
@@ -104,9 +106,15 @@ async fn snap(c: &Client, name: &str, width: u32) {
     c.set_window_size(width, 900).await.unwrap();
     let inner = c.execute("return window.innerWidth", vec![]).await.unwrap();
     let chrome_w = width as i64 - inner.as_i64().unwrap();
-    c.set_window_size(width + chrome_w as u32, 900).await.unwrap();
+    c.set_window_size(width + chrome_w as u32, 900)
+        .await
+        .unwrap();
     let inner = c.execute("return window.innerWidth", vec![]).await.unwrap();
-    assert_eq!(inner.as_i64(), Some(width as i64), "viewport width for {name}");
+    assert_eq!(
+        inner.as_i64(),
+        Some(width as i64),
+        "viewport width for {name}"
+    );
     // No horizontal scrolling at this width.
     let scroll_w = c
         .execute("return document.documentElement.scrollWidth", vec![])
@@ -133,7 +141,11 @@ async fn snap(c: &Client, name: &str, width: u32) {
         .unwrap();
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
-    std::fs::write(screenshot_dir().join(format!("dashboard-{name}-{width}.png")), png).unwrap();
+    std::fs::write(
+        screenshot_dir().join(format!("dashboard-{name}-{width}.png")),
+        png,
+    )
+    .unwrap();
 }
 
 /// Screenshots of the current page at every width.
@@ -192,7 +204,10 @@ async fn wait_for_path(c: &Client, path: &str) {
         if here == path {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "still at {here}, expected {path}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still at {here}, expected {path}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -233,7 +248,10 @@ async fn dashboard_in_chromium() {
     press(&c, "form[action='/key/reveal'] button").await;
     assert_eq!(value(&c, "#api-key").await, app.api_key);
     let copy = css(&c, "button[data-copy='api-key']").await;
-    assert!(copy.is_displayed().await.unwrap(), "dashboard.js shows the copy button");
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "dashboard.js shows the copy button"
+    );
     snap_all(&c, "key-revealed").await;
 
     // Rotate, after confirming.
@@ -244,7 +262,10 @@ async fn dashboard_in_chromium() {
     wait_for_path(&c, "/?notice=rotated").await;
     let new_key = value(&c, "#api-key").await;
     assert!(new_key.starts_with("claw_") && new_key != app.api_key);
-    assert_eq!(app.get("/v1/usage", Some(&app.api_key)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/v1/usage", Some(&app.api_key)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.get("/v1/usage", Some(&new_key)).await.0, StatusCode::OK);
     snap_all(&c, "key-rotated").await;
 
@@ -261,7 +282,11 @@ async fn dashboard_in_chromium() {
         device_id: device_id.to_string(),
         token: st["deviceToken"].as_str().expect("token").to_string(),
     };
-    assert_eq!(app.pull(&paired, 0).await.0, StatusCode::OK, "the queued job");
+    assert_eq!(
+        app.pull(&paired, 0).await.0,
+        StatusCode::OK,
+        "the queued job"
+    );
     snap_all(&c, "devices").await;
 
     // Revoke it: its token stops working.
@@ -275,7 +300,11 @@ async fn dashboard_in_chromium() {
 
     // Jobs: the finished one links its post.
     c.goto(&format!("{base}/jobs")).await.unwrap();
-    let link = css(&c, &format!("tr[data-job='{done}'] a[href='https://x.com/clawpost/status/42']")).await;
+    let link = css(
+        &c,
+        &format!("tr[data-job='{done}'] a[href='https://x.com/clawpost/status/42']"),
+    )
+    .await;
     assert_eq!(link.text().await.unwrap(), "View post");
     css(&c, &format!("tr[data-job='{failed}'] code")).await;
     snap_all(&c, "jobs").await;

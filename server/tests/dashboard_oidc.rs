@@ -44,14 +44,25 @@ async fn approve_at_provider(b: &Browser, provider: &Provider) -> String {
     let start = b.get("/login/oidc").await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
     let authorize = start.location().to_string();
-    assert!(authorize.starts_with(&format!("{}/authorize?", provider.issuer())), "{authorize}");
-    for param in ["code_challenge_method=S256", "nonce=", "state=", "scope=openid"] {
+    assert!(
+        authorize.starts_with(&format!("{}/authorize?", provider.issuer())),
+        "{authorize}"
+    );
+    for param in [
+        "code_challenge_method=S256",
+        "nonce=",
+        "state=",
+        "scope=openid",
+    ] {
         assert!(authorize.contains(param), "{authorize} lacks {param}");
     }
     let approved = b.get(&authorize).await;
     assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
     let callback = approved.location().to_string();
-    assert!(callback.starts_with(&format!("{}/login/callback?code=", b.base)), "{callback}");
+    assert!(
+        callback.starts_with(&format!("{}/login/callback?code=", b.base)),
+        "{callback}"
+    );
     callback
 }
 
@@ -61,47 +72,62 @@ async fn sign_in_via_provider(b: &Browser, provider: &Provider) -> Page {
     b.get(&callback).await
 }
 
-both_stores!(first_sign_in_creates_the_tenant_later_ones_reach_it, |db: Db| async move {
-    let (app, provider) = spawn(db).await;
-    provider.sign_in_as(User::new("google-sub-1", "grace@example.com"));
-    let b = Browser::new(&app.base);
-    let login = b.get("/login").await;
-    assert!(login.body.contains("Sign in with 127.0.0.1"), "{}", login.body);
+both_stores!(
+    first_sign_in_creates_the_tenant_later_ones_reach_it,
+    |db: Db| async move {
+        let (app, provider) = spawn(db).await;
+        provider.sign_in_as(User::new("google-sub-1", "grace@example.com"));
+        let b = Browser::new(&app.base);
+        let login = b.get("/login").await;
+        assert!(
+            login.body.contains("Sign in with 127.0.0.1"),
+            "{}",
+            login.body
+        );
 
-    let done = sign_in_via_provider(&b, &provider).await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.location(), "/?notice=welcome");
-    let welcome = b.get("/?notice=welcome").await;
-    let tenant_id = welcome.input_value("tenant-id").expect("tenant id");
-    assert_ne!(tenant_id, app.tenant_id, "a new tenant");
-    assert!(welcome.body.contains("grace@example.com"));
-    let key = welcome.input_value("api-key").expect("the new key is shown once");
-    let usage = app.usage(&key).await;
-    assert_eq!(usage["tenantId"], tenant_id.as_str());
+        let done = sign_in_via_provider(&b, &provider).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), "/?notice=welcome");
+        let welcome = b.get("/?notice=welcome").await;
+        let tenant_id = welcome.input_value("tenant-id").expect("tenant id");
+        assert_ne!(tenant_id, app.tenant_id, "a new tenant");
+        assert!(welcome.body.contains("grace@example.com"));
+        let key = welcome
+            .input_value("api-key")
+            .expect("the new key is shown once");
+        let usage = app.usage(&key).await;
+        assert_eq!(usage["tenantId"], tenant_id.as_str());
 
-    // Signed out and in again: the same tenant, and no new key to show.
-    b.submit("/", "/logout", &[]).await;
-    let again = sign_in_via_provider(&b, &provider).await;
-    assert_eq!(again.location(), "/");
-    let home = b.get("/").await;
-    assert_eq!(home.input_value("tenant-id"), Some(tenant_id.clone()));
-    assert!(home.input_value("api-key").is_none());
-    assert!(!home.body.contains("/key/reveal"), "nothing to reveal: only a hash is stored");
-    assert!(home.body.contains("Rotate it to get a new one"));
+        // Signed out and in again: the same tenant, and no new key to show.
+        b.submit("/", "/logout", &[]).await;
+        let again = sign_in_via_provider(&b, &provider).await;
+        assert_eq!(again.location(), "/");
+        let home = b.get("/").await;
+        assert_eq!(home.input_value("tenant-id"), Some(tenant_id.clone()));
+        assert!(home.input_value("api-key").is_none());
+        assert!(
+            !home.body.contains("/key/reveal"),
+            "nothing to reveal: only a hash is stored"
+        );
+        assert!(home.body.contains("Rotate it to get a new one"));
 
-    // Another browser, same account: same tenant.
-    let b2 = Browser::new(&app.base);
-    sign_in_via_provider(&b2, &provider).await;
-    assert_eq!(b2.get("/").await.input_value("tenant-id"), Some(tenant_id.clone()));
+        // Another browser, same account: same tenant.
+        let b2 = Browser::new(&app.base);
+        sign_in_via_provider(&b2, &provider).await;
+        assert_eq!(
+            b2.get("/").await.input_value("tenant-id"),
+            Some(tenant_id.clone())
+        );
 
-    // Another account: another tenant.
-    provider.sign_in_as(User::new("google-sub-2", "alan@example.com"));
-    let b3 = Browser::new(&app.base);
-    sign_in_via_provider(&b3, &provider).await;
-    let other = b3.get("/").await.input_value("tenant-id").unwrap();
-    assert_ne!(other, tenant_id);
-    assert_eq!(provider.token_calls(), 4);
-});
+        // Another account: another tenant.
+        provider.sign_in_as(User::new("google-sub-2", "alan@example.com"));
+        let b3 = Browser::new(&app.base);
+        sign_in_via_provider(&b3, &provider).await;
+        let other = b3.get("/").await.input_value("tenant-id").unwrap();
+        assert_ne!(other, tenant_id);
+        assert_eq!(provider.token_calls(), 4);
+    }
+);
 
 both_stores!(sign_in_returns_to_the_page_asked_for, |db: Db| async move {
     let (app, provider) = spawn(db).await;
@@ -115,67 +141,100 @@ both_stores!(sign_in_returns_to_the_page_asked_for, |db: Db| async move {
     let start = evil.get("/login/oidc?next=%2F%2Fevil.example.com").await;
     let approved = evil.get(start.location()).await;
     let done = evil.get(approved.location()).await;
-    assert_eq!(done.location(), "/", "the account exists since the first sign-in");
+    assert_eq!(
+        done.location(),
+        "/",
+        "the account exists since the first sign-in"
+    );
 });
 
-both_stores!(callbacks_are_bound_to_their_browser_and_used_once, |db: Db| async move {
-    let (app, provider) = spawn(db).await;
-    let b = Browser::new(&app.base);
-    let callback = approve_at_provider(&b, &provider).await;
-
-    // Another browser (no sign-in cookie) cannot use it.
-    let thief = Browser::new(&app.base);
-    let stolen = thief.get(&callback).await;
-    assert_eq!(stolen.status, StatusCode::BAD_REQUEST);
-    assert_eq!(thief.get("/").await.status, StatusCode::SEE_OTHER);
-
-    // A tampered state is refused.
-    let tampered = callback.replace("state=", "state=x");
-    assert_eq!(b.get(&tampered).await.status, StatusCode::BAD_REQUEST);
-
-    let callback = approve_at_provider(&b, &provider).await;
-    assert_eq!(b.get(&callback).await.status, StatusCode::SEE_OTHER);
-    // Replayed: the sign-in was consumed.
-    b.submit("/", "/logout", &[]).await;
-    let replay = b.get(&callback).await;
-    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
-    assert!(replay.body.contains("expired or was already used"), "{}", replay.body);
-
-    // A sign-in left unfinished expires.
-    let callback = approve_at_provider(&b, &provider).await;
-    app.clock.advance_ms(11 * 60_000);
-    assert_eq!(b.get(&callback).await.status, StatusCode::BAD_REQUEST);
-
-    // A cancelled sign-in says so.
-    let cancelled = b.get("/login/callback?error=access_denied&state=x").await;
-    assert_eq!(cancelled.status, StatusCode::UNAUTHORIZED);
-    assert!(cancelled.body.contains("cancelled"));
-});
-
-both_stores!(dashboard_sign_in_refuses_bad_id_tokens, |db: Db| async move {
-    let (app, provider) = spawn(db).await;
-    let cases = [
-        (Flaw::ForeignKey, StatusCode::UNAUTHORIZED, "signature"),
-        (Flaw::WrongAudience, StatusCode::UNAUTHORIZED, "another client"),
-        (Flaw::WrongIssuer, StatusCode::UNAUTHORIZED, "another issuer"),
-        (Flaw::Expired, StatusCode::UNAUTHORIZED, "expired"),
-        (Flaw::UnverifiedEmail, StatusCode::FORBIDDEN, "not verified"),
-        (Flaw::Nonce("an-older-nonce".into()), StatusCode::UNAUTHORIZED, "nonce"),
-        (Flaw::NoNonce, StatusCode::UNAUTHORIZED, "nonce"),
-    ];
-    for (flaw, status, says) in cases {
+both_stores!(
+    callbacks_are_bound_to_their_browser_and_used_once,
+    |db: Db| async move {
+        let (app, provider) = spawn(db).await;
         let b = Browser::new(&app.base);
         let callback = approve_at_provider(&b, &provider).await;
-        provider.flaw_next_token(flaw.clone());
-        let page = b.get(&callback).await;
-        assert_eq!(page.status, status, "{flaw:?}: {}", page.body);
-        assert!(page.body.contains(says), "{flaw:?} should say {says:?}: {}", page.body);
-        assert!(page.cookie("cp_session").is_none(), "{flaw:?} started a session");
-        assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER, "{flaw:?}");
+
+        // Another browser (no sign-in cookie) cannot use it.
+        let thief = Browser::new(&app.base);
+        let stolen = thief.get(&callback).await;
+        assert_eq!(stolen.status, StatusCode::BAD_REQUEST);
+        assert_eq!(thief.get("/").await.status, StatusCode::SEE_OTHER);
+
+        // A tampered state is refused.
+        let tampered = callback.replace("state=", "state=x");
+        assert_eq!(b.get(&tampered).await.status, StatusCode::BAD_REQUEST);
+
+        let callback = approve_at_provider(&b, &provider).await;
+        assert_eq!(b.get(&callback).await.status, StatusCode::SEE_OTHER);
+        // Replayed: the sign-in was consumed.
+        b.submit("/", "/logout", &[]).await;
+        let replay = b.get(&callback).await;
+        assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+        assert!(
+            replay.body.contains("expired or was already used"),
+            "{}",
+            replay.body
+        );
+
+        // A sign-in left unfinished expires.
+        let callback = approve_at_provider(&b, &provider).await;
+        app.clock.advance_ms(11 * 60_000);
+        assert_eq!(b.get(&callback).await.status, StatusCode::BAD_REQUEST);
+
+        // A cancelled sign-in says so.
+        let cancelled = b.get("/login/callback?error=access_denied&state=x").await;
+        assert_eq!(cancelled.status, StatusCode::UNAUTHORIZED);
+        assert!(cancelled.body.contains("cancelled"));
     }
-    // Nothing was created by the refused sign-ins.
-    assert_eq!(app.state.store.tenant_count().await.unwrap(), 1);
-});
+);
+
+both_stores!(
+    dashboard_sign_in_refuses_bad_id_tokens,
+    |db: Db| async move {
+        let (app, provider) = spawn(db).await;
+        let cases = [
+            (Flaw::ForeignKey, StatusCode::UNAUTHORIZED, "signature"),
+            (
+                Flaw::WrongAudience,
+                StatusCode::UNAUTHORIZED,
+                "another client",
+            ),
+            (
+                Flaw::WrongIssuer,
+                StatusCode::UNAUTHORIZED,
+                "another issuer",
+            ),
+            (Flaw::Expired, StatusCode::UNAUTHORIZED, "expired"),
+            (Flaw::UnverifiedEmail, StatusCode::FORBIDDEN, "not verified"),
+            (
+                Flaw::Nonce("an-older-nonce".into()),
+                StatusCode::UNAUTHORIZED,
+                "nonce",
+            ),
+            (Flaw::NoNonce, StatusCode::UNAUTHORIZED, "nonce"),
+        ];
+        for (flaw, status, says) in cases {
+            let b = Browser::new(&app.base);
+            let callback = approve_at_provider(&b, &provider).await;
+            provider.flaw_next_token(flaw.clone());
+            let page = b.get(&callback).await;
+            assert_eq!(page.status, status, "{flaw:?}: {}", page.body);
+            assert!(
+                page.body.contains(says),
+                "{flaw:?} should say {says:?}: {}",
+                page.body
+            );
+            assert!(
+                page.cookie("cp_session").is_none(),
+                "{flaw:?} started a session"
+            );
+            assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER, "{flaw:?}");
+        }
+        // Nothing was created by the refused sign-ins.
+        assert_eq!(app.state.store.tenant_count().await.unwrap(), 1);
+    }
+);
 
 /// `POST /v1/connect/google`.
 async fn google_pair(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -186,7 +245,11 @@ both_stores!(extension_auto_pairs_with_an_id_token, |db: Db| async move {
     let (app, provider) = spawn(db).await;
     let user = User::new("ext-sub", "lin@example.com");
     let token = provider.token_for(&user, EXTENSION_CLIENT_ID, "nonce-1");
-    let (s, body) = google_pair(&app, json!({"idToken": token, "deviceName": "Chrome on desk"})).await;
+    let (s, body) = google_pair(
+        &app,
+        json!({"idToken": token, "deviceName": "Chrome on desk"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let tenant_id = body["tenantId"].as_str().unwrap().to_string();
     let dev = common::TestDevice {
@@ -195,7 +258,13 @@ both_stores!(extension_auto_pairs_with_an_id_token, |db: Db| async move {
     };
     // The token works at once: the device is paired, no code needed.
     assert_eq!(app.pull(&dev, 0).await.0, StatusCode::NO_CONTENT);
-    let stored = app.state.store.device(&dev.device_id).await.unwrap().unwrap();
+    let stored = app
+        .state
+        .store
+        .device(&dev.device_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.tenant_id.as_deref(), Some(tenant_id.as_str()));
     assert_eq!(stored.name, "Chrome on desk");
 
@@ -204,7 +273,10 @@ both_stores!(extension_auto_pairs_with_an_id_token, |db: Db| async move {
     provider.sign_in_as(user.clone());
     let b = Browser::new(&app.base);
     sign_in_via_provider(&b, &provider).await;
-    assert_eq!(b.get("/").await.input_value("tenant-id"), Some(tenant_id.clone()));
+    assert_eq!(
+        b.get("/").await.input_value("tenant-id"),
+        Some(tenant_id.clone())
+    );
     assert!(b.get("/devices").await.body.contains("Chrome on desk"));
 
     // A token issued to the dashboard's client id pairs too, into the same tenant.
@@ -225,19 +297,53 @@ both_stores!(auto_pair_refuses_bad_id_tokens, |db: Db| async move {
         flaw: Some(flaw),
     };
     let cases = [
-        (Flaw::ForeignKey, StatusCode::UNAUTHORIZED, "INVALID_ID_TOKEN", "signature"),
-        (Flaw::WrongAudience, StatusCode::UNAUTHORIZED, "INVALID_ID_TOKEN", "another client"),
-        (Flaw::WrongIssuer, StatusCode::UNAUTHORIZED, "INVALID_ID_TOKEN", "another issuer"),
-        (Flaw::Expired, StatusCode::UNAUTHORIZED, "INVALID_ID_TOKEN", "expired"),
-        (Flaw::NoNonce, StatusCode::UNAUTHORIZED, "INVALID_ID_TOKEN", "nonce"),
-        (Flaw::UnverifiedEmail, StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED", "not verified"),
+        (
+            Flaw::ForeignKey,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_ID_TOKEN",
+            "signature",
+        ),
+        (
+            Flaw::WrongAudience,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_ID_TOKEN",
+            "another client",
+        ),
+        (
+            Flaw::WrongIssuer,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_ID_TOKEN",
+            "another issuer",
+        ),
+        (
+            Flaw::Expired,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_ID_TOKEN",
+            "expired",
+        ),
+        (
+            Flaw::NoNonce,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_ID_TOKEN",
+            "nonce",
+        ),
+        (
+            Flaw::UnverifiedEmail,
+            StatusCode::FORBIDDEN,
+            "EMAIL_NOT_VERIFIED",
+            "not verified",
+        ),
     ];
     for (i, (flaw, status, code, says)) in cases.into_iter().enumerate() {
         let token = provider.mint(&spec(flaw.clone(), &format!("n-{i}")));
         let got = google_pair(&app, json!({"idToken": token})).await;
         let field = (code == "INVALID_ID_TOKEN").then_some("idToken");
         assert_error(&got, status, code, field);
-        assert!(got.1["error"].as_str().unwrap().contains(says), "{flaw:?}: {}", got.1);
+        assert!(
+            got.1["error"].as_str().unwrap().contains(says),
+            "{flaw:?}: {}",
+            got.1
+        );
     }
     // Garbage and an unsigned token.
     assert_error(
@@ -252,8 +358,10 @@ both_stores!(auto_pair_refuses_bad_id_tokens, |db: Db| async move {
         format!(
             "{}.{}.",
             b64(json!({"alg": "none", "typ": "JWT"})),
-            b64(json!({"iss": provider.issuer(), "aud": EXTENSION_CLIENT_ID, "sub": "x",
-                       "exp": 9_999_999_999i64, "email": "x@example.com", "email_verified": true, "nonce": "u"}))
+            b64(
+                json!({"iss": provider.issuer(), "aud": EXTENSION_CLIENT_ID, "sub": "x",
+                       "exp": 9_999_999_999i64, "email": "x@example.com", "email_verified": true, "nonce": "u"})
+            )
         )
     };
     assert_error(
@@ -267,13 +375,24 @@ both_stores!(auto_pair_refuses_bad_id_tokens, |db: Db| async move {
 
     // A replayed token (same nonce) pairs once only.
     let token = provider.token_for(&user, EXTENSION_CLIENT_ID, "once");
-    assert_eq!(google_pair(&app, json!({"idToken": token})).await.0, StatusCode::CREATED);
+    assert_eq!(
+        google_pair(&app, json!({"idToken": token})).await.0,
+        StatusCode::CREATED
+    );
     let replay = google_pair(&app, json!({"idToken": token})).await;
-    assert_error(&replay, StatusCode::UNAUTHORIZED, "INVALID_ID_TOKEN", Some("idToken"));
+    assert_error(
+        &replay,
+        StatusCode::UNAUTHORIZED,
+        "INVALID_ID_TOKEN",
+        Some("idToken"),
+    );
     assert!(replay.1["error"].as_str().unwrap().contains("replayed"));
     // A fresh token with the same nonce is a replay too.
     let token = provider.token_for(&user, EXTENSION_CLIENT_ID, "once");
-    assert_eq!(google_pair(&app, json!({"idToken": token})).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        google_pair(&app, json!({"idToken": token})).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 });
 
 both_stores!(auto_pair_needs_a_configured_provider, |db: Db| async move {

@@ -100,7 +100,10 @@ async fn sdk_client_connects_and_uses_every_tool(db: Db) {
         .unwrap();
     assert_eq!(connections.len(), 1);
     assert_eq!(connections[0].client_name, "e2e-agent");
-    assert_eq!(connections[0].grant.client_id, summary["clientId"].as_str().unwrap());
+    assert_eq!(
+        connections[0].grant.client_id,
+        summary["clientId"].as_str().unwrap()
+    );
 }
 
 both_stores!(sdk_client, sdk_client_connects_and_uses_every_tool);

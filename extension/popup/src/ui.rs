@@ -44,9 +44,8 @@ async fn snapshot() -> Snapshot {
 async fn send(message: PageMessage) -> Reply {
     let msg = serde_json::to_value(message).unwrap_or_default();
     match chrome::send_to_worker(&msg).await {
-        Ok(v) => serde_json::from_value(v).unwrap_or_else(|_| {
-            Reply::from_result(Err("unexpected answer from the extension"))
-        }),
+        Ok(v) => serde_json::from_value(v)
+            .unwrap_or_else(|_| Reply::from_result(Err("unexpected answer from the extension"))),
         Err(e) => Reply::from_result(Err(e)),
     }
 }

@@ -141,7 +141,7 @@ pub fn chart(days: &[Day]) -> impl IntoView {
                 }
             });
             view! {
-                <g class="day" data-date=day_label(d.start) data-total=d.total()>
+                <g class="day" data-date=day_label(d.start) data-total=d.total().to_string()>
                     <title>{tip}</title>
                     {segments}
                     {label}
@@ -178,16 +178,36 @@ mod tests {
         let start = range_start(now);
         assert_eq!(start, 1_794_700_800_000 - 29 * DAY_MS);
         let counts = [
-            DayCount { day: 29, status: JobStatus::Succeeded, count: 2 },
-            DayCount { day: 29, status: JobStatus::Failed, count: 1 },
-            DayCount { day: 0, status: JobStatus::Queued, count: 4 },
-            DayCount { day: 30, status: JobStatus::Queued, count: 9 },
+            DayCount {
+                day: 29,
+                status: JobStatus::Succeeded,
+                count: 2,
+            },
+            DayCount {
+                day: 29,
+                status: JobStatus::Failed,
+                count: 1,
+            },
+            DayCount {
+                day: 0,
+                status: JobStatus::Queued,
+                count: 4,
+            },
+            DayCount {
+                day: 30,
+                status: JobStatus::Queued,
+                count: 9,
+            },
         ];
         let d = days(start, &counts);
         assert_eq!(d.len(), 30);
         assert_eq!((d[29].succeeded, d[29].failed, d[29].total()), (2, 1, 3));
         assert_eq!(d[0].pending, 4);
-        assert_eq!(d.iter().map(Day::total).sum::<i64>(), 7, "out-of-range days are dropped");
+        assert_eq!(
+            d.iter().map(Day::total).sum::<i64>(),
+            7,
+            "out-of-range days are dropped"
+        );
     }
 
     #[test]
@@ -196,7 +216,11 @@ mod tests {
         let start = range_start(1_794_744_000_000);
         let d = days(
             start,
-            &[DayCount { day: 3, status: JobStatus::Succeeded, count: 5 }],
+            &[DayCount {
+                day: 3,
+                status: JobStatus::Succeeded,
+                count: 5,
+            }],
         );
         let svg = chart(&d).to_html();
         // Axis maximum 5: the single bar fills the plot (188 units).

@@ -25,7 +25,9 @@ fn csrf_of(body: &[u8]) -> String {
 }
 
 async fn read_body(req: Request, state: &AppState) -> Result<Bytes, Response> {
-    let bytes = Bytes::from_request(req, state).await.map_err(|r| r.into_response())?;
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|r| r.into_response())?;
     if bytes.len() > FORM_LIMIT {
         return Err((StatusCode::PAYLOAD_TOO_LARGE, "Form too large.").into_response());
     }
@@ -68,7 +70,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let session = Session::from_request_parts(&mut parts, state)
+        let session = <Session as FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
         let bytes = read_body(Request::from_parts(parts, body), state).await?;

@@ -89,7 +89,11 @@ pub async fn sign_in_id_token(state: &AppState, token: &IdToken) -> Result<Signe
         last_login_at: now,
     };
     Ok(
-        match state.store.sign_in_identity(&identity, &tenant, &key.hash).await? {
+        match state
+            .store
+            .sign_in_identity(&identity, &tenant, &key.hash)
+            .await?
+        {
             IdentitySignIn::Existing(tenant) => SignedIn {
                 tenant,
                 email,
@@ -117,7 +121,11 @@ pub async fn spend_nonce(state: &AppState, token: &IdToken) -> Result<(), ApiErr
     let fresh = state
         .store
         // Kept past `exp` by more than the accepted clock skew.
-        .spend_nonce(&secrets::hash(nonce), token.expires_at + 5 * 60_000, state.now())
+        .spend_nonce(
+            &secrets::hash(nonce),
+            token.expires_at + 5 * 60_000,
+            state.now(),
+        )
         .await?;
     if fresh {
         Ok(())

@@ -262,7 +262,7 @@ pub fn overview(v: Overview, viewer: &Viewer) -> String {
             <section class="card" aria-labelledby="usage-h">
                 <h2 id="usage-h">"This month"</h2>
                 <p class="big">{format!("{} of {} jobs", v.used, v.quota)}</p>
-                <meter min="0" max="100" value=pct aria-label="Quota used"></meter>
+                <meter min="0" max="100" value=pct.to_string() aria-label="Quota used"></meter>
                 <p><a href="/usage">"Usage and chart"</a></p>
             </section>
             <section class="card" aria-labelledby="dev-h">
@@ -373,7 +373,10 @@ fn status_badge(status: JobStatus) -> impl IntoView {
 
 fn post_link(url: Option<String>) -> impl IntoView {
     match url {
-        Some(u) => view! { <a href=u.clone() rel="noopener noreferrer" target="_blank">"View post"</a> }.into_any(),
+        Some(u) => {
+            view! { <a href=u.clone() rel="noopener noreferrer" target="_blank">"View post"</a> }
+                .into_any()
+        }
         None => view! { <span class="muted">"—"</span> }.into_any(),
     }
 }
@@ -577,7 +580,7 @@ pub fn usage(u: UsagePage, viewer: &Viewer) -> String {
             <section class="card" aria-labelledby="quota-h">
                 <h2 id="quota-h">"Quota"</h2>
                 <p class="big">{format!("{used} of {} jobs", u.quota)}</p>
-                <meter min="0" max="100" value=pct aria-label="Quota used"></meter>
+                <meter min="0" max="100" value=pct.to_string() aria-label="Quota used"></meter>
                 <p class="hint">{format!(
                     "{remaining} left. The period runs from {} to {}; the quota resets then.",
                     day_label(u.period_start), day_label(u.period_end)
@@ -623,7 +626,10 @@ mod tests {
     #[test]
     fn pages_escape_what_users_wrote() {
         let html = message("Oops", "<script>alert(1)</script>", None);
-        assert!(html.starts_with("<!DOCTYPE html><html lang=\"en\">"), "{html}");
+        assert!(
+            html.starts_with("<!DOCTYPE html><html lang=\"en\">"),
+            "{html}"
+        );
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<script>alert"));
     }
@@ -636,10 +642,19 @@ mod tests {
             next: Some("/oauth/authorize?a=1&b=2".into()),
             ..LoginPage::default()
         });
-        assert!(html.contains(r#"name="csrf" value="tok&quot;en""#), "{html}");
+        assert!(
+            html.contains(r#"name="csrf" value="tok&quot;en""#),
+            "{html}"
+        );
         assert!(html.contains("Sign in with Google"));
-        assert!(html.contains(r#"name="next" value="/oauth/authorize?a=1&amp;b=2""#), "{html}");
-        assert!(html.contains("/login/oidc?next=%2Foauth%2Fauthorize%3Fa%3D1%26b%3D2"), "{html}");
+        assert!(
+            html.contains(r#"name="next" value="/oauth/authorize?a=1&amp;b=2""#),
+            "{html}"
+        );
+        assert!(
+            html.contains("/login/oidc?next=%2Foauth%2Fauthorize%3Fa%3D1%26b%3D2"),
+            "{html}"
+        );
         let plain = login(LoginPage {
             csrf: "t".into(),
             error: Some("Wrong key".into()),

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use extension_core::rules::{all_rules, PlatformRules, TextCounting};
 use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, Content};
+use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, ServerHandler};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ impl rmcp::handler::server::tool::IntoCallToolResult for ToolError {
         if let Some(f) = e.field {
             body["field"] = json!(f);
         }
-        Ok(CallToolResult::error(vec![Content::text(body.to_string())]).into())
+        Ok(CallToolResult::error(vec![ContentBlock::text(body.to_string())]).into())
     }
 }
 

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{BodyBytes, JsonBody, QueryParams};
 use crate::auth::bearer;
-use crate::dashboard::session::ApiKeyOrSession;
 use crate::clock::Millis;
+use crate::dashboard::session::ApiKeyOrSession;
 use crate::error::{ApiError, ErrorBody};
 use crate::secrets::{self, DEVICE_TOKEN_PREFIX, POLL_TOKEN_PREFIX};
 use crate::state::AppState;
@@ -217,7 +217,9 @@ pub async fn pair(
 }
 
 /// Pairs by code on behalf of a tenant, limiting wrong codes per tenant and
-/// per client address so the code space cannot be searched.
+/// per client address so the code space cannot be searched. Attempts are
+/// serialized within a server process; instances sharing a PostgreSQL
+/// database can each admit one attempt past the limit at the same moment.
 pub async fn pair_with_code(
     state: &AppState,
     tenant_id: &str,
@@ -231,6 +233,11 @@ pub async fn pair_with_code(
             "code must be the 6 digits the extension shows",
         ));
     }
+    // Checking the limits, trying the code and recording a failure happen
+    // one attempt at a time, or a burst of guesses would all pass the check
+    // before any failure is recorded.
+    static ATTEMPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = ATTEMPTS.lock().await;
     let now = state.now();
     let s = &state.settings;
     let since = now - s.pair_failure_window_ms;

@@ -99,7 +99,10 @@ fn error_page(e: ApiError, session: Option<&Session>) -> Response {
 // --- assets
 
 async fn css() -> Response {
-    asset("text/css; charset=utf-8", include_str!("../dashboard/assets/dashboard.css"))
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../dashboard/assets/dashboard.css"),
+    )
 }
 
 async fn js() -> Response {
@@ -343,7 +346,10 @@ async fn oidc_callback(
         );
     }
     let (Some(code), Some(returned_state)) = (q.code, q.state) else {
-        return fail(StatusCode::BAD_REQUEST, "The sign-in answer was incomplete.".into());
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "The sign-in answer was incomplete.".into(),
+        );
     };
     let expired = || "This sign-in expired or was already used. Start again.".to_string();
     let Some(secret) = LoginSecret::existing(&state, &headers) else {
@@ -403,7 +409,10 @@ async fn oidc_callback(
                 (None, true) => "/?notice=welcome".to_string(),
                 (None, false) => "/".to_string(),
             };
-            with_cookie(with_cookie(see_other(&to), cookie), LoginSecret::clear(&state))
+            with_cookie(
+                with_cookie(see_other(&to), cookie),
+                LoginSecret::clear(&state),
+            )
         }
         Err(e) => fail(e.status, e.message),
     }
@@ -428,7 +437,11 @@ async fn overview_page(
     let now = state.now();
     let (start, _) = month_bounds(now);
     let err = |e: crate::store::StoreError| error_page(e.into(), Some(session));
-    let usage = state.store.usage(&session.tenant.id, start).await.map_err(err)?;
+    let usage = state
+        .store
+        .usage(&session.tenant.id, start)
+        .await
+        .map_err(err)?;
     let devices = state
         .store
         .tenant_devices(&session.tenant.id)
@@ -454,7 +467,10 @@ async fn overview_page(
         devices: devices.len(),
         notice,
     };
-    Ok(html(StatusCode::OK, views::overview(page, &viewer(session))))
+    Ok(html(
+        StatusCode::OK,
+        views::overview(page, &viewer(session)),
+    ))
 }
 
 async fn overview(
@@ -649,7 +665,11 @@ async fn usage(State(state): State<AppState>, session: Session) -> Page {
     let err = |e: crate::store::StoreError| error_page(e.into(), Some(&session));
     let now = state.now();
     let (start, end) = month_bounds(now);
-    let counts = state.store.usage(&session.tenant.id, start).await.map_err(err)?;
+    let counts = state
+        .store
+        .usage(&session.tenant.id, start)
+        .await
+        .map_err(err)?;
     let media_bytes = state
         .store
         .media_bytes_since(&session.tenant.id, start)

@@ -245,7 +245,10 @@ fn oauth_error(status: StatusCode, error: &str) -> Response {
     (status, Json(json!({ "error": error }))).into_response()
 }
 
-async fn authorize(State(p): State<Provider>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn authorize(
+    State(p): State<Provider>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     if get("client_id") != p.0.client_id {
         return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client");
@@ -305,7 +308,11 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Option<(String, 
     Some((form.client_id.clone()?, form.client_secret.clone()?))
 }
 
-async fn token(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+async fn token(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
     *p.0.token_calls.lock().unwrap() += 1;
     let Some((id, secret)) = client_credentials(&headers, &form) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
@@ -322,7 +329,10 @@ async fn token(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<T
     };
     let verifier = form.code_verifier.unwrap_or_default();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    if grant.client_id != id || grant.redirect_uri != form.redirect_uri || challenge != grant.code_challenge {
+    if grant.client_id != id
+        || grant.redirect_uri != form.redirect_uri
+        || challenge != grant.code_challenge
+    {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
     let flaw = p.0.next_flaw.lock().unwrap().take();
