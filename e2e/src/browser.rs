@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::process::{Child, Command};
 
-use crate::cdp::Cdp;
+use crate::cdp::{Cdp, Page};
 use crate::fixture::PLATFORM_HOSTS;
 use crate::server::{copy_lines, Server};
 
@@ -96,6 +96,9 @@ pub struct Browser {
     _child: Child,
     /// The browser-level DevTools connection.
     pub cdp: Cdp,
+    /// A blank tab of the runner's own, for commands that need a page
+    /// session (clearing storage and cookies).
+    control: Page,
 }
 
 impl Browser {
@@ -163,7 +166,12 @@ impl Browser {
         let port = lines.next().context("DevToolsActivePort has no port")?;
         let path = lines.next().context("DevToolsActivePort has no path")?;
         let cdp = Cdp::connect(&format!("ws://127.0.0.1:{port}{path}")).await?;
-        Ok(Browser { _child: child, cdp })
+        let control = cdp.open_page("about:blank").await?;
+        Ok(Browser {
+            _child: child,
+            cdp,
+            control,
+        })
     }
 
     /// Waits until the extension's service worker is running; returns its
@@ -259,23 +267,25 @@ impl Browser {
             let on_fixture = PLATFORM_HOSTS
                 .iter()
                 .any(|h| url.starts_with(&format!("https://{h}/")));
-            if target["type"] == "page" && on_fixture {
+            if target["type"] == "page"
+                && on_fixture
+                && target["targetId"] != self.control.target_id
+            {
                 if let Some(id) = target["targetId"].as_str() {
                     let _ = self.cdp.close_target(id).await;
                 }
             }
         }
         for host in PLATFORM_HOSTS {
-            self.cdp
+            self.control
                 .call(
-                    None,
                     "Storage.clearDataForOrigin",
                     json!({ "origin": format!("https://{host}"), "storageTypes": "all" }),
                 )
                 .await?;
         }
-        self.cdp
-            .call(None, "Storage.clearCookies", json!({}))
+        self.control
+            .call("Network.clearBrowserCookies", json!({}))
             .await?;
         Ok(())
     }
@@ -297,12 +307,12 @@ impl Browser {
             .eval("(() => { const i = document.querySelector('#server-url'); i.focus(); i.select(); return true; })()")
             .await?;
         options.insert_text(&server.base_url).await?;
-        options
-            .eval("document.querySelector('#save').click(), true")
-            .await?;
+        // A real click: saving may ask for a host permission, which needs a
+        // user gesture.
+        options.click("#save").await?;
         let url_json = serde_json::to_string(&server.base_url)?;
         options
-            .wait_for(
+            .wait_for_or_show(
                 &format!(
                     "chrome.storage.local.get('serverUrl').then(v => v.serverUrl === {url_json})"
                 ),
@@ -314,7 +324,7 @@ impl Browser {
 
         let popup = self.cdp.open_page(&format!("{base}/popup.html")).await?;
         let code = popup
-            .wait_for(
+            .wait_for_or_show(
                 "(() => { const t = document.querySelector('#pairing-code')?.textContent?.trim() ?? ''; \
                  const m = t.replace(/\\s+/g, '').match(/^\\d{6}$/); return m ? m[0] : null; })()",
                 PAIRING_TIMEOUT,
@@ -324,7 +334,7 @@ impl Browser {
         let code = code.as_str().context("pairing code")?.to_string();
         server.pair(&code).await?;
         popup
-            .wait_for(
+            .wait_for_or_show(
                 "(document.querySelector('#status')?.textContent ?? '').includes('Paired')",
                 PAIRING_TIMEOUT,
                 "\"Paired\" in popup.html #status",

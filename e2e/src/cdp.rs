@@ -227,6 +227,50 @@ impl Page {
         }
     }
 
+    /// Clicks the centre of the first element matching `selector` with
+    /// trusted mouse events (a user gesture, unlike `element.click()`).
+    pub async fn click(&self, selector: &str) -> anyhow::Result<()> {
+        let sel = serde_json::to_string(selector)?;
+        let point = self
+            .eval(&format!(
+                "(() => {{ const el = document.querySelector({sel}); if (!el) return null; \
+                 el.scrollIntoView({{block: 'center'}}); const r = el.getBoundingClientRect(); \
+                 return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+            ))
+            .await?;
+        let (Some(x), Some(y)) = (point[0].as_f64(), point[1].as_f64()) else {
+            bail!("no element matches {selector}");
+        };
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// [`Page::wait_for`], with the page's visible text in the error.
+    pub async fn wait_for_or_show(
+        &self,
+        expression: &str,
+        timeout: Duration,
+        what: &str,
+    ) -> anyhow::Result<Value> {
+        match self.wait_for(expression, timeout, what).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let shown = self
+                    .eval("document.body?.innerText ?? ''")
+                    .await
+                    .unwrap_or_default();
+                let shown = shown.as_str().unwrap_or_default().replace('\n', " / ");
+                bail!("{e:#}; the page shows: {shown}")
+            }
+        }
+    }
+
     /// Types `text` into the focused element as trusted input.
     pub async fn insert_text(&self, text: &str) -> anyhow::Result<()> {
         self.call("Input.insertText", json!({ "text": text }))

@@ -79,11 +79,12 @@ pub async fn expire_leases(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Starts the background work of a server instance: the lease and media
-/// sweepers and, on PostgreSQL, the listener that hears jobs created by other instances.
+/// Starts the background work of a server instance: the lease, media and
+/// OAuth sweepers and, on PostgreSQL, the listener that hears jobs created by other instances.
 pub async fn start_background(state: &AppState, database_url: &str) -> anyhow::Result<()> {
     spawn_sweeper(state.clone());
     crate::media::spawn_sweeper(state.clone());
+    crate::oauth::spawn_sweeper(state.clone());
     if Dialect::of_url(database_url) == Some(Dialect::Postgres) {
         crate::notify::listen_postgres(database_url, state.notifier.clone()).await?;
     }

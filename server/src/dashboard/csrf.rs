@@ -70,9 +70,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let session = <Session as FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let session =
+            <Session as FromRequestParts<AppState>>::from_request_parts(&mut parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
         let bytes = read_body(Request::from_parts(parts, body), state).await?;
         let viewer = super::viewer(&session);
         if !session.csrf_ok(&csrf_of(&bytes)) {

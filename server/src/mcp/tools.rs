@@ -62,8 +62,6 @@ impl rmcp::handler::server::tool::IntoCallToolResult for ToolError {
     }
 }
 
-type ToolResult<T> = Result<Json<T>, ToolError>;
-
 // ---------------------------------------------------------------------------
 // Arguments
 
@@ -394,7 +392,10 @@ impl ClawPostMcp {
             open_world_hint = false
         )
     )]
-    async fn list_platforms(&self, Extension(parts): Extension<Parts>) -> ToolResult<PlatformList> {
+    async fn list_platforms(
+        &self,
+        Extension(parts): Extension<Parts>,
+    ) -> Result<Json<PlatformList>, ToolError> {
         caller(&parts, SCOPE_READ)?;
         Ok(Json(PlatformList {
             platforms: all_rules().iter().map(PlatformInfo::from).collect(),
@@ -417,7 +418,7 @@ impl ClawPostMcp {
         &self,
         Extension(parts): Extension<Parts>,
         Parameters(args): Parameters<PostArgs>,
-    ) -> ToolResult<Validation> {
+    ) -> Result<Json<Validation>, ToolError> {
         let caller = caller(&parts, SCOPE_READ)?;
         let body = body_of(&args)?;
         let limits = |platform: extension_core::Platform, text: &str| {
@@ -478,7 +479,7 @@ impl ClawPostMcp {
         &self,
         Extension(parts): Extension<Parts>,
         Parameters(args): Parameters<CreatePostArgs>,
-    ) -> ToolResult<PostStatus> {
+    ) -> Result<Json<PostStatus>, ToolError> {
         let caller = caller(&parts, SCOPE_WRITE)?;
         let created = crate::jobs::create(&self.state, &caller.tenant, &body_of(&args)?).await?;
         let mut status = PostStatus::from(created.job);
@@ -503,7 +504,7 @@ impl ClawPostMcp {
         &self,
         Extension(parts): Extension<Parts>,
         Parameters(args): Parameters<UploadUrlArgs>,
-    ) -> ToolResult<UploadUrl> {
+    ) -> Result<Json<UploadUrl>, ToolError> {
         let caller = caller(&parts, SCOPE_WRITE)?;
         let req = UploadUrlRequest {
             filename: args.filename,
@@ -536,7 +537,7 @@ impl ClawPostMcp {
         &self,
         Extension(parts): Extension<Parts>,
         Parameters(args): Parameters<PostStatusArgs>,
-    ) -> ToolResult<PostStatus> {
+    ) -> Result<Json<PostStatus>, ToolError> {
         let caller = caller(&parts, SCOPE_READ)?;
         let job = crate::jobs::current(&self.state, &args.job_id)
             .await?
@@ -564,7 +565,7 @@ impl ClawPostMcp {
     async fn get_account_status(
         &self,
         Extension(parts): Extension<Parts>,
-    ) -> ToolResult<AccountStatus> {
+    ) -> Result<Json<AccountStatus>, ToolError> {
         let caller = caller(&parts, SCOPE_READ)?;
         let now = self.state.now();
         let tenant = caller.tenant;

@@ -309,7 +309,7 @@ fn render_consent(
          wants to act for your Claw Post account <strong>{account}</strong>.</p>\
          <p>After approval you are sent back to <code>{target}</code>.</p>{loopback_note}\
          <p>It will be able to:</p><ul>{scopes}</ul>\
-         <p>You can disconnect it at any time from the dashboard.</p>\
+         <p>You can disconnect it at any time on the dashboard's <a href=\"/mcp-clients\">MCP clients</a> page.</p>\
          <form method=\"post\" action=\"/oauth/authorize\">{hidden}\
          <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\">\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\

@@ -11,6 +11,8 @@
 //! - [`token`]: the token endpoint (code exchange, refresh with rotation) and
 //!   revocation (RFC 7009).
 //! - [`bearer`]: checking an access token presented to `/mcp`.
+//! - [`connections`]: the dashboard page listing connected clients, to
+//!   disconnect them.
 //!
 //! Tokens are opaque random secrets ([`crate::secrets`]) stored hashed
 //! ([`crate::store::OAuthStore`]). Every code and token belongs to a grant,
@@ -19,6 +21,7 @@
 
 pub mod authorize;
 pub mod bearer;
+pub mod connections;
 pub mod metadata;
 pub mod register;
 pub mod token;
@@ -87,6 +90,21 @@ pub fn routes() -> Router<AppState> {
             get(authorize::consent_page).post(authorize::decide),
         )
         .merge(cors_routes)
+        .merge(connections::routes())
+}
+
+/// Deletes codes and tokens a day after they expired, every ten minutes,
+/// for as long as the server runs.
+pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.store.purge_oauth(state.now() - 86_400_000).await {
+                tracing::warn!(error = %e, "purging expired OAuth codes and tokens failed");
+            }
+        }
+    })
 }
 
 /// CORS for endpoints that browser-based MCP clients call: any origin (the

@@ -162,14 +162,14 @@ class Browser:
 
 
 def structured(result, tool):
-    expect(not result.isError, f"{tool} failed: {result.content}")
-    sc = result.structuredContent
+    expect(not result.is_error, f"{tool} failed: {result.content}")
+    sc = result.structured_content
     expect(isinstance(sc, dict), f"{tool}: structured content expected, got {result}")
     return sc
 
 
 def tool_error(result, tool):
-    expect(result.isError, f"{tool} should have failed: {result}")
+    expect(result.is_error, f"{tool} should have failed: {result}")
     return json.loads(result.content[0].text)
 
 
@@ -178,15 +178,15 @@ async def check_tools(client, summary):
     by_name = {t.name: t for t in listed}
     expect(set(by_name) == TOOLS, f"tools: {sorted(by_name)}")
     for t in listed:
-        expect(t.inputSchema.get("type") == "object", f"{t.name} input schema")
-        expect(t.outputSchema and t.outputSchema.get("type") == "object", f"{t.name} output schema")
+        expect(t.input_schema.get("type") == "object", f"{t.name} input schema")
+        expect(t.output_schema and t.output_schema.get("type") == "object", f"{t.name} output schema")
         expect(t.annotations is not None, f"{t.name} annotations")
     cp = by_name["create_post"].annotations
-    expect(cp.readOnlyHint is False and cp.destructiveHint is True and cp.idempotentHint is False,
+    expect(cp.read_only_hint is False and cp.destructive_hint is True and cp.idempotent_hint is False,
            f"create_post annotations: {cp}")
-    expect("idempotencyKey" in by_name["create_post"].inputSchema["properties"], "create_post takes idempotencyKey")
+    expect("idempotencyKey" in by_name["create_post"].input_schema["properties"], "create_post takes idempotencyKey")
     for name in ("list_platforms", "validate_post", "get_post_status", "get_account_status"):
-        expect(by_name[name].annotations.readOnlyHint is True, f"{name} is read-only")
+        expect(by_name[name].annotations.read_only_hint is True, f"{name} is read-only")
 
     platforms = structured(await client.call_tool("list_platforms", {}), "list_platforms")["platforms"]
     by_platform = {p["platform"]: p for p in platforms}
