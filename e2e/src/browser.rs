@@ -151,21 +151,23 @@ impl Browser {
             log_file,
             Some(("DevTools listening on".to_string(), ready_tx)),
         ));
-        // Chromium prints this line when it has written DevToolsActivePort.
-        match tokio::time::timeout(Duration::from_secs(30), ready_rx).await {
-            Ok(Ok(_)) => {}
+        // Chromium prints "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
+        // once its DevTools endpoint accepts connections. The line carries the
+        // URL itself, so there is no race with the DevToolsActivePort file.
+        let line = match tokio::time::timeout(Duration::from_secs(30), ready_rx).await {
+            Ok(Ok(line)) => line,
             _ => bail!(
                 "chromium did not open its DevTools port within 30s; {}: {}",
                 log.display(),
                 log_tail(log)
             ),
-        }
-        let active = std::fs::read_to_string(profile.join("DevToolsActivePort"))
-            .context("reading DevToolsActivePort")?;
-        let mut lines = active.lines();
-        let port = lines.next().context("DevToolsActivePort has no port")?;
-        let path = lines.next().context("DevToolsActivePort has no path")?;
-        let cdp = Cdp::connect(&format!("ws://127.0.0.1:{port}{path}")).await?;
+        };
+        let ws = line
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .with_context(|| format!("no DevTools URL in {line:?}"))?
+            .to_string();
+        let cdp = Cdp::connect(&ws).await?;
         let control = cdp.open_page("about:blank").await?;
         Ok(Browser {
             _child: child,

@@ -484,8 +484,11 @@ both_stores!(job_history_pages, |db: Db| async move {
     let first = b.get("/jobs").await;
     let count = |body: &str| body.matches("data-job=").count();
     assert_eq!(count(&first.body), 50);
-    let next =
-        dashboard_client::attr_after(&first.body, r#"class="button" href=""#).expect("older link");
+    let older = first.body.find("Older jobs").expect("a link to older jobs");
+    let link = dashboard_client::tags(&first.body[..older], "a")
+        .pop()
+        .unwrap();
+    let next = dashboard_client::attr(link, "href").unwrap();
     assert!(next.starts_with("/jobs?before="), "{next}");
     let second = b.get(&next).await;
     assert_eq!(count(&second.body), 3);
@@ -546,9 +549,19 @@ both_stores!(usage_and_chart, |db: Db| async move {
     assert!(page
         .body
         .contains("2026-11-17: 0 succeeded, 1 failed, 1 pending"));
-    assert_eq!(page.body.matches(r#"<rect class="ok""#).count(), 1);
-    assert_eq!(page.body.matches(r#"<rect class="failed""#).count(), 1);
-    assert_eq!(page.body.matches(r#"<rect class="pending""#).count(), 1);
+    let bars = dashboard_client::tags(&page.body, "rect");
+    for class in ["ok", "failed", "pending"] {
+        let of_class: Vec<_> = bars
+            .iter()
+            .filter(|t| dashboard_client::attr(t, "class").as_deref() == Some(class))
+            .collect();
+        assert_eq!(of_class.len(), 1, "{class} bars: {bars:?}");
+        let height: f64 = dashboard_client::attr(of_class[0], "height")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(height > 1.0, "{class} bar drawn: {height}");
+    }
     let home = b.get("/").await;
     assert!(home.body.contains("3 of 1000 jobs"));
     assert!(home.body.contains("1 paired"));

@@ -130,7 +130,7 @@ both_stores!(
 );
 
 both_stores!(sign_in_returns_to_the_page_asked_for, |db: Db| async move {
-    let (app, provider) = spawn(db).await;
+    let (app, _provider) = spawn(db).await;
     let b = Browser::new(&app.base);
     let start = b.get("/login/oidc?next=%2Fjobs%3Fstatus%3Dfailed").await;
     let approved = b.get(start.location()).await;

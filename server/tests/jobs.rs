@@ -474,21 +474,27 @@ both_stores!(
         );
 
         let huge = format!("{{\"text\": \"{}\"}}", "a".repeat(1024 * 1024)).into_bytes();
-        for path in [
-            TWEET,
-            JOBS,
-            "/v1/connect/pair",
-            "/v1/connect/register",
-            "/v1/extension/ack",
-        ] {
-            let got = app.post_raw(path, Some(&app.api_key), huge.clone()).await;
+        let too_large = |got| {
             assert_error(
                 &got,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
                 None,
-            );
+            )
+        };
+        for path in [TWEET, JOBS, "/v1/connect/pair", "/v1/connect/register"] {
+            too_large(app.post_raw(path, Some(&app.api_key), huge.clone()).await);
         }
+        let dev = app.pair_device(&app.api_key).await;
+        let ack = app
+            .client
+            .post(app.url("/v1/extension/ack"))
+            .bearer_auth(&dev.token)
+            .body(huge)
+            .send()
+            .await
+            .unwrap();
+        too_large(common::into_parts(ack).await);
     }
 );
 

@@ -402,14 +402,30 @@ both_stores!(
         let (s, body) = multipart(
             &app,
             &app.api_key,
-            "big.png",
-            "image/png",
-            png(30 * MB),
+            "clip.mp4",
+            "video/mp4",
+            mp4(30 * MB),
             None,
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{body}");
         assert_eq!(body["bytes"], 30 * MB);
+        // An image no platform takes at that size is refused as such.
+        let got = multipart(
+            &app,
+            &app.api_key,
+            "big.png",
+            "image/png",
+            png(21 * MB),
+            None,
+        )
+        .await;
+        assert_error(
+            &got,
+            StatusCode::BAD_REQUEST,
+            "MEDIA_TOO_LARGE",
+            Some("file"),
+        );
     }
 );
 
@@ -432,7 +448,7 @@ both_stores!(content_must_match_the_declared_type, |db: Db| async move {
         &got,
         StatusCode::BAD_REQUEST,
         "CONTENT_TYPE_MISMATCH",
-        Some("contentType"),
+        Some("file"),
     );
     // Not media at all.
     let got = multipart(

@@ -843,7 +843,7 @@ async fn revoked_tokens_stop_working(db: Db) {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_token_refused(&app, access(&fresh)).await;
 
-    // Disconnecting from the dashboard.
+    // Disconnecting from the dashboard's MCP clients page.
     let (_, tokens) = connect(&app, &app.tenant_id).await;
     let connections = app
         .state
@@ -852,14 +852,84 @@ async fn revoked_tokens_stop_working(db: Db) {
         .await
         .unwrap();
     assert_eq!(connections.len(), 1, "revoked grants are not listed");
-    let now = app.clock.now_ms();
-    assert!(app
-        .state
-        .store
-        .revoke_tenant_grant(&app.tenant_id, &connections[0].grant.id, now)
+    let grant = &connections[0].grant.id;
+    let resp = browser().get(app.url("/mcp-clients")).send().await.unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "signed out: sign in first"
+    );
+    let cookie = session_cookie(&app, &app.tenant_id).await;
+    let page = browser()
+        .get(app.url("/mcp-clients"))
+        .header("cookie", &cookie)
+        .send()
         .await
-        .unwrap());
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Test agent") && html.contains("127.0.0.1"),
+        "{html}"
+    );
+    let action = format!("/mcp-clients/{grant}/disconnect");
+    assert!(html.contains(&action), "{html}");
+    let csrf = hidden_fields(&html)
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .unwrap()
+        .1;
+    // Without the CSRF token nothing happens.
+    let resp = browser()
+        .post(app.url(&action))
+        .header("cookie", &cookie)
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_token_works(&app, access(&tokens)).await;
+    // Another tenant cannot disconnect it.
+    let (other, _) = app.new_tenant(10).await;
+    let other_cookie = session_cookie(&app, &other).await;
+    let other_page = browser()
+        .get(app.url("/mcp-clients"))
+        .header("cookie", &other_cookie)
+        .send()
+        .await
+        .unwrap();
+    let other_csrf = hidden_fields(&other_page.text().await.unwrap())
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .unwrap()
+        .1;
+    let resp = browser()
+        .post(app.url(&action))
+        .header("cookie", &other_cookie)
+        .form(&[("csrf", other_csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_token_works(&app, access(&tokens)).await;
+
+    let resp = browser()
+        .post(app.url(&action))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/mcp-clients?notice=disconnected");
     assert_token_refused(&app, access(&tokens)).await;
+    let (s, _) = refresh(
+        &app,
+        &connections[0].grant.client_id,
+        tokens["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(app
         .state
         .store
@@ -1013,6 +1083,40 @@ async fn the_api_key_also_works_on_mcp(db: Db) {
         .await;
     assert_eq!(rest.1["code"], err["code"]);
     assert_eq!(rest.1["error"], err["error"]);
+
+    // Paired, and online while the extension keeps in touch.
+    let dev = app.pair_device(&app.api_key).await;
+    let (s, _) = app.pull(&dev, 0).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let status = |body: &Value| body["result"]["structuredContent"].clone();
+    let (_, body, _) = mcp_at(
+        &app.base,
+        &[("clawpost-api-key", &app.api_key)],
+        call("get_account_status", json!({})),
+    )
+    .await;
+    let st = status(&body);
+    assert_eq!(
+        (st["paired"].clone(), st["online"].clone()),
+        (json!(true), json!(true)),
+        "{st}"
+    );
+    assert_eq!(st["devices"][0]["deviceId"], dev.device_id.as_str());
+    assert_eq!(st["usage"]["used"], 0);
+    app.clock.advance_ms(61_000);
+    let (_, body, _) = mcp_at(
+        &app.base,
+        &[("clawpost-api-key", &app.api_key)],
+        call("get_account_status", json!({})),
+    )
+    .await;
+    let st = status(&body);
+    assert_eq!(
+        (st["paired"].clone(), st["online"].clone()),
+        (json!(true), json!(false)),
+        "{st}"
+    );
+    assert_eq!(st["devices"][0]["online"], false);
 
     let (s, _, h) = mcp_at(
         &app.base,

@@ -469,10 +469,23 @@ pub async fn store_upload(
     // Generic types say nothing; a media type must agree with the extension.
     let declared = part_content_type.filter(|ct| media_type_by_mime(ct).is_some());
     let size = data.len() as u64;
-    let media_type = resolve_type(filename, declared, platform, None)?;
+    // Everything about the file is reported on the file part.
+    let media_type =
+        resolve_type(filename, declared, platform, None).map_err(|e| e.with_field("file"))?;
     if let Some(p) = platform {
         check_media_type(p, media_type.mime, Some(size))
             .map_err(|v| violation(v, "file", "file"))?;
+    }
+    let limit = max_bytes(None, media_type.kind);
+    if size > limit {
+        return Err(ApiError::bad_request(
+            RuleViolation::MEDIA_TOO_LARGE,
+            format!(
+                "the file is {size} bytes; no platform takes {} larger than {limit} bytes",
+                media_type.kind.plural()
+            ),
+        )
+        .with_field("file"));
     }
     check_sniff(media_type, &data[..data.len().min(SNIFF_LEN)])?;
     let now = state.now();
@@ -506,8 +519,20 @@ struct Claim {
 }
 
 impl Claim {
+    /// The upload ended in `ready`: nothing to release.
     fn done(mut self) {
         self.id = None;
+    }
+
+    /// The upload failed: release the claim before answering, so the client
+    /// may retry at once. (Dropping an unreleased claim, as when the request
+    /// is cancelled, releases it in the background.)
+    async fn release(mut self) {
+        if let Some(id) = self.id.take() {
+            if let Err(e) = self.store.release_media_upload(&id).await {
+                tracing::warn!(error = %e, media = %id, "could not release an upload claim");
+            }
+        }
     }
 }
 
@@ -587,10 +612,13 @@ where
         id: Some(record.id.clone()),
     };
     let storage = state.media.storage();
-    let mut writer = storage
-        .writer(&record.object_key)
-        .await
-        .map_err(storage_error)?;
+    let mut writer = match storage.writer(&record.object_key).await {
+        Ok(w) => w,
+        Err(e) => {
+            claim.release().await;
+            return Err(storage_error(e));
+        }
+    };
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
@@ -625,9 +653,13 @@ where
     .await;
     if let Err(e) = streamed {
         let _ = writer.abort().await;
+        claim.release().await;
         return Err(e);
     }
-    writer.finish().await.map_err(storage_error)?;
+    if let Err(e) = writer.finish().await {
+        claim.release().await;
+        return Err(storage_error(e));
+    }
     let sha256 = hex::encode(hasher.finalize());
     let Some(done) = state
         .store

@@ -90,7 +90,10 @@ async fn check(app: &AppState, p: &HashMap<String, String>) -> Result<AuthReques
         .store
         .client(client_id)
         .await
-        .map_err(|_| Refusal::Page("Internal server error. Try again later.".into()))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "store error");
+            Refusal::Page("Internal server error. Try again later.".into())
+        })?
         .ok_or_else(|| {
             Refusal::Page(
                 "Unknown client. The application must register again (its registration may have expired)."
@@ -391,10 +394,13 @@ pub async fn decide(State(app): State<AppState>, headers: HeaderMap, body: Bytes
                 &[("code", &code)],
                 req.state.as_deref(),
             ),
-            Err(_) => error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error. Try again later.",
-            ),
+            Err(e) => {
+                tracing::error!(error = %e, "store error");
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error. Try again later.",
+                )
+            }
         },
         Some("deny") => redirect_to_client(
             &app,

@@ -156,7 +156,6 @@ async fn exchange_code(
     let code = required(form, "code")?;
     let verifier = required(form, "code_verifier")
         .map_err(|_| OAuthError::invalid_request("code_verifier is missing (PKCE is required)"))?;
-    let redirect_uri = required(form, "redirect_uri")?;
     let invalid =
         || OAuthError::invalid_grant("The authorization code is invalid, expired or used.");
     if !secrets::looks_like(CODE_PREFIX, code) {
@@ -190,7 +189,13 @@ async fn exchange_code(
             "The authorization code was issued to another client.",
         ));
     }
-    if claimed.redirect_uri != redirect_uri {
+    // The redirect URI of the authorization request, which may be left out
+    // of both requests when the client registered only one.
+    let same_redirect = match form.get("redirect_uri") {
+        Some(uri) => *uri == claimed.redirect_uri,
+        None => client.redirect_uris == [claimed.redirect_uri.clone()],
+    };
+    if !same_redirect {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the one of the authorization request.",
         ));

@@ -73,6 +73,19 @@ pub fn attr_after(html: &str, prefix: &str) -> Option<String> {
     )
 }
 
+/// The opening tags `<name …>` of an HTML document, attributes and all.
+pub fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name} ");
+    html.match_indices(&open)
+        .filter_map(|(i, _)| html[i..].find('>').map(|end| &html[i..i + end + 1]))
+        .collect()
+}
+
+/// The value of attribute `name` in an opening tag.
+pub fn attr(tag: &str, name: &str) -> Option<String> {
+    attr_after(tag, &format!(r#" {name}=""#))
+}
+
 /// A browser session against one server.
 pub struct Browser {
     pub base: String,
