@@ -34,6 +34,8 @@ async fn read_body(req: Request, state: &AppState) -> Result<Bytes, Response> {
     Ok(bytes)
 }
 
+// An axum `Response` is the natural error of a handler helper.
+#[allow(clippy::result_large_err)]
 fn parse<T: DeserializeOwned>(bytes: &[u8], viewer: Option<&views::Viewer>) -> Result<T, Response> {
     serde_urlencoded::from_bytes(bytes).map_err(|_| {
         (

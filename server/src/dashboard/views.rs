@@ -6,7 +6,6 @@
 use extension_core::{JobStatus, Platform};
 use leptos::prelude::*;
 use leptos::tachys::view::RenderHtml;
-use serde_json::Value;
 
 use super::chart::{self, Day};
 use crate::clock::Millis;
@@ -473,7 +472,7 @@ pub fn job(job: &JobRecord, device_name: Option<String>, viewer: &Viewer) -> Str
             .details
             .as_ref()
             .map(|d| serde_json::to_string_pretty(d).unwrap_or_default())
-            .filter(|d| !d.is_empty() && *d != Value::Null.to_string());
+            .filter(|d| !d.is_empty() && d != "null");
         view! {
             <section class="card" aria-labelledby="diag-h">
                 <h2 id="diag-h">"Diagnostic"</h2>

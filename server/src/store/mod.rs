@@ -151,7 +151,7 @@ pub enum ProgressOutcome {
 /// What `pair_device` did.
 #[derive(Debug, Clone)]
 pub enum PairOutcome {
-    Paired(Device),
+    Paired(Box<Device>),
     /// No live code matches (wrong, used or expired).
     NoSuchCode,
 }

@@ -353,7 +353,7 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(r) => PairOutcome::Paired(device_from_row(&r)?),
+            Some(r) => PairOutcome::Paired(Box::new(device_from_row(&r)?)),
             None => PairOutcome::NoSuchCode,
         })
     }
