@@ -119,8 +119,25 @@ cmd_test() {
   log "Running clippy"
   cargo clippy --workspace --all-targets -- -D warnings
   ensure_chromium
+  local failed=()
   log "Running the workspace tests"
-  cargo test --workspace --no-fail-fast -- "${skip[@]}"
+  cargo test --workspace --no-fail-fast -- "${skip[@]}" || failed+=("workspace tests")
+  log "Running the extension's tests in headless Chromium"
+  "$ROOT/scripts/test-extension.sh" --browser || failed+=("extension browser tests")
+  log "Building the extension (dist/extension)"
+  if "$ROOT/scripts/build-extension.sh"; then
+    log "Running the end-to-end scenarios and the worker-restart check"
+    # Debug builds: the workspace tests built them already.
+    cargo build -p clawpost-server -p clawpost-e2e
+    local bin=${CARGO_TARGET_DIR:-$ROOT/target}/debug
+    "$bin/clawpost-e2e" --root "$ROOT" --server-bin "$bin/clawpost-server" || failed+=("end-to-end scenarios")
+  else
+    failed+=("extension build")
+  fi
+  if [ ${#failed[@]} -gt 0 ]; then
+    die "failed: ${failed[*]}"
+  fi
+  log "All tests passed"
 }
 
 cmd_e2e() {

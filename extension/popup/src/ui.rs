@@ -147,6 +147,9 @@ fn Options() -> impl IntoView {
     let (url, set_url) = signal(String::new());
     let (only, set_only) = signal(false);
     let (message, set_message) = signal(None::<(bool, String)>);
+    // The form appears only once the saved settings are in it, so nothing
+    // typed before they load is overwritten.
+    let (loaded, set_loaded) = signal(false);
     spawn_local(async move {
         let s = snapshot().await;
         set_url.set(s.server_url);
@@ -156,6 +159,7 @@ fn Options() -> impl IntoView {
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
         );
+        set_loaded.set(true);
     });
     let save = move |_| {
         let Some(clean) = protocol::clean_server_url(&url.get_untracked()) else {
@@ -202,6 +206,7 @@ fn Options() -> impl IntoView {
     };
     view! {
         <h1>"Claw Post options"</h1>
+        <Show when=move || loaded.get() fallback=|| view! { <p class="muted">"Loading…"</p> }>
         <label for="server-url">"Claw Post server URL"</label>
         <input type="url" id="server-url" placeholder=protocol::default_server_url()
             prop:value=move || url.get()
@@ -213,6 +218,7 @@ fn Options() -> impl IntoView {
             " Use only my open tabs (never open a tab; fail with no_x_tab / no_platform_tab instead)"
         </label>
         <button id="save" on:click=save>"Save"</button>
+        </Show>
         {move || message.get().map(|(ok, m)| view! {
             <p id="saved" class=if ok { "muted" } else { "error" }>{m}</p>
         })}
