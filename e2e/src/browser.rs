@@ -325,6 +325,23 @@ impl Browser {
         options.close().await?;
 
         let popup = self.cdp.open_page(&format!("{base}/popup.html")).await?;
+        // Unpaired, the popup offers Google sign-in; this server has no
+        // provider configured, so the worker answers with the code fallback.
+        popup
+            .wait_for_or_show(
+                "document.querySelector('#google-sign-in') !== null",
+                PAIRING_TIMEOUT,
+                "popup.html #google-sign-in",
+            )
+            .await?;
+        popup.click("#google-sign-in").await?;
+        popup
+            .wait_for_or_show(
+                "Array.from(document.querySelectorAll('.error')).some(e => e.textContent.includes('6-digit code'))",
+                PAIRING_TIMEOUT,
+                "the popup's answer to Google sign-in without a provider",
+            )
+            .await?;
         let code = popup
             .wait_for_or_show(
                 "(() => { const t = document.querySelector('#pairing-code')?.textContent?.trim() ?? ''; \

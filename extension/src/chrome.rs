@@ -70,8 +70,39 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["chrome", "permissions"], js_name = request, catch)]
     async fn permissions_request(permissions: &JsValue) -> Result<JsValue, JsValue>;
 
+    #[wasm_bindgen(js_namespace = ["chrome", "identity"], js_name = launchWebAuthFlow, catch)]
+    async fn identity_launch_web_auth_flow(details: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "identity"], js_name = getRedirectURL, catch)]
+    fn identity_get_redirect_url() -> Result<String, JsValue>;
+    #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
+    fn crypto_random_uuid() -> String;
+
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(cb: &Function, ms: i32) -> JsValue;
+}
+
+// ---- identity ---------------------------------------------------------------
+
+/// Runs an interactive web sign-in in a browser window
+/// (`chrome.identity.launchWebAuthFlow`); returns the URL the provider
+/// redirected to.
+pub async fn web_auth_flow(url: &str) -> Result<String, String> {
+    let got =
+        identity_launch_web_auth_flow(&obj(serde_json::json!({"url": url, "interactive": true})))
+            .await
+            .map_err(|e| message_of(&e))?;
+    got.as_string()
+        .ok_or_else(|| "the sign-in window closed without an answer".to_string())
+}
+
+/// The redirect URI of web sign-ins: `https://<extension id>.chromiumapp.org/`.
+pub fn auth_redirect_url() -> Result<String, String> {
+    identity_get_redirect_url().map_err(|e| message_of(&e))
+}
+
+/// A random UUID (`crypto.randomUUID`).
+pub fn random_uuid() -> String {
+    crypto_random_uuid()
 }
 
 /// A chrome API error, as its message.

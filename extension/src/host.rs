@@ -87,6 +87,8 @@ pub enum HostError {
     Tab(String),
     /// chrome.storage failed.
     Storage(String),
+    /// A web sign-in (chrome.identity) failed or was cancelled.
+    SignIn(String),
 }
 
 impl std::fmt::Display for HostError {
@@ -96,6 +98,7 @@ impl std::fmt::Display for HostError {
             HostError::NoReceiver(m) => write!(f, "no content script: {m}"),
             HostError::Tab(m) => write!(f, "tab: {m}"),
             HostError::Storage(m) => write!(f, "storage: {m}"),
+            HostError::SignIn(m) => write!(f, "sign-in: {m}"),
         }
     }
 }
@@ -130,4 +133,20 @@ pub trait Host {
     async fn inject_agent(&self, tab: i32) -> Result<(), HostError>;
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> f64;
+    /// Runs an interactive web sign-in at `url` (chrome.identity) and
+    /// returns the URL the provider redirected to.
+    async fn web_sign_in(&self, url: &str) -> Result<String, HostError> {
+        let _ = url;
+        Err(HostError::SignIn(
+            "web sign-in is not available here".into(),
+        ))
+    }
+    /// The redirect URI web sign-ins must use.
+    fn sign_in_redirect_url(&self) -> Result<String, HostError> {
+        Err(HostError::SignIn(
+            "web sign-in is not available here".into(),
+        ))
+    }
+    /// A fresh unguessable string (for nonces).
+    fn random_token(&self) -> String;
 }

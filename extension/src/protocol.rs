@@ -99,6 +99,10 @@ pub struct Connection {
 pub enum PageMessage {
     /// Make sure there is a pairing code (or a token); answers [`Reply`].
     EnsurePairing,
+    /// Pair without a code: sign in with Google (or the server's OpenID
+    /// provider) in a browser window and send the ID token to
+    /// `POST /v1/connect/google`; answers [`Reply`].
+    GoogleSignIn,
     /// Forget the device token and start pairing again.
     Unpair,
     /// The options changed (server URL): reconnect.

@@ -237,6 +237,122 @@ pub async fn poll_pairing<H: Host>(h: &H) -> Result<PairingState, RuntimeError> 
     }
 }
 
+/// `GET /v1/connect/google`: how to sign in with the server's provider.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GoogleConfig {
+    authorization_endpoint: String,
+    client_id: String,
+}
+
+/// `POST /v1/connect/google`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GooglePairView {
+    device_token: String,
+}
+
+/// The sign-in URL: an OpenID implicit request for an ID token bound to
+/// `nonce`, answered at the extension's redirect URI.
+pub fn sign_in_url(
+    authorization_endpoint: &str,
+    client_id: &str,
+    redirect: &str,
+    nonce: &str,
+) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "id_token")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "openid email")
+        .append_pair("nonce", nonce)
+        .append_pair("state", nonce)
+        .append_pair("prompt", "select_account")
+        .finish();
+    let sep = if authorization_endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{authorization_endpoint}{sep}{query}")
+}
+
+/// The ID token in the provider's redirect (fragment, or query), checked
+/// against the `state` sent; the provider's error otherwise.
+pub fn id_token_from_redirect(redirect: &str, state: &str) -> Result<String, String> {
+    let params = redirect
+        .split_once('#')
+        .map(|(_, f)| f)
+        .or_else(|| redirect.split_once('?').map(|(_, q)| q))
+        .unwrap_or("");
+    let mut token = None;
+    let mut got_state = None;
+    let mut error = None;
+    for (k, v) in form_urlencoded::parse(params.as_bytes()) {
+        match &*k {
+            "id_token" => token = Some(v.into_owned()),
+            "state" => got_state = Some(v.into_owned()),
+            "error_description" => error = Some(v.into_owned()),
+            "error" if error.is_none() => error = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if let Some(e) = error {
+        return Err(format!("the provider refused the sign-in: {e}"));
+    }
+    if got_state.as_deref() != Some(state) {
+        return Err("the sign-in answer does not belong to this sign-in".into());
+    }
+    token.ok_or_else(|| "the provider sent no ID token".into())
+}
+
+/// Pairs without a code: signs the user in with the server's OpenID
+/// provider (Google by default) in a browser window, sends the ID token to
+/// `POST /v1/connect/google` and keeps the device token it returns.
+pub async fn pair_with_google<H: Host>(h: &H) -> Result<PairingState, RuntimeError> {
+    let s = settings(h).await?;
+    let resp = h
+        .http(HttpRequest::get(endpoint(
+            &s.server_url,
+            "/v1/connect/google",
+        )))
+        .await?;
+    if resp.status == 404 {
+        return Err(RuntimeError::Server(
+            "this server has no Google sign-in configured; pair with the 6-digit code".into(),
+        ));
+    }
+    if !resp.ok() {
+        return Err(unexpected(&resp));
+    }
+    let config: GoogleConfig = resp.json()?;
+    let redirect = h.sign_in_redirect_url()?;
+    let nonce = h.random_token();
+    let url = sign_in_url(
+        &config.authorization_endpoint,
+        &config.client_id,
+        &redirect,
+        &nonce,
+    );
+    let answer = h.web_sign_in(&url).await?;
+    let id_token = id_token_from_redirect(&answer, &nonce).map_err(HostError::SignIn)?;
+    let body = json!({"idToken": id_token, "deviceName": "Chrome extension"}).to_string();
+    let resp = h
+        .http(HttpRequest::post(
+            endpoint(&s.server_url, "/v1/connect/google"),
+            body,
+        ))
+        .await?;
+    if !resp.ok() {
+        return Err(unexpected(&resp));
+    }
+    let v: GooglePairView = resp.json()?;
+    h.set(protocol::DEVICE_TOKEN, Value::String(v.device_token))
+        .await?;
+    h.remove(protocol::PAIRING).await?;
+    Ok(PairingState::Paired)
+}
+
 /// Forgets the device token (and any in-flight job).
 pub async fn unpair<H: Host>(h: &H) -> Result<(), HostError> {
     h.remove(protocol::DEVICE_TOKEN).await?;

@@ -85,6 +85,18 @@ impl ChromeHost {
 }
 
 impl Host for ChromeHost {
+    async fn web_sign_in(&self, url: &str) -> Result<String, HostError> {
+        chrome::web_auth_flow(url).await.map_err(HostError::SignIn)
+    }
+
+    fn sign_in_redirect_url(&self) -> Result<String, HostError> {
+        chrome::auth_redirect_url().map_err(HostError::SignIn)
+    }
+
+    fn random_token(&self) -> String {
+        chrome::random_uuid()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Value>, HostError> {
         chrome::storage_get(key).await.map_err(HostError::Storage)
     }
@@ -419,6 +431,15 @@ pub async fn on_settings_changed() {
 pub async fn on_message(message: JsValue) -> JsValue {
     let reply = match chrome::from_js::<PageMessage>(&message) {
         Ok(PageMessage::EnsurePairing) => Reply::from_result(start_pairing().await),
+        Ok(PageMessage::GoogleSignIn) => {
+            let paired = runtime::pair_with_google(&ChromeHost)
+                .await
+                .map_err(|e| e.to_string());
+            if paired.is_ok() {
+                boot().await;
+            }
+            Reply::from_result(paired.map(|_| ()))
+        }
         Ok(PageMessage::Unpair) => {
             ensure_relay(None).await;
             let _ = runtime::unpair(&ChromeHost).await;

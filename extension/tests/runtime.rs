@@ -357,6 +357,9 @@ impl Host for FakeHost {
         w.now += 10.0;
         w.now
     }
+    fn random_token(&self) -> String {
+        "4f1c2a9e-nonce".into()
+    }
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -573,6 +576,9 @@ fn pairing_registers_polls_and_stores_the_token() {
         fn now_ms(&self) -> f64 {
             self.0.now_ms()
         }
+        fn random_token(&self) -> String {
+            self.0.random_token()
+        }
     }
     let fake = FakeHost::new();
     fake.0.borrow_mut().storage.remove(protocol::DEVICE_TOKEN);
@@ -648,10 +654,177 @@ fn a_revoked_token_unpairs() {
         fn now_ms(&self) -> f64 {
             0.0
         }
+        fn random_token(&self) -> String {
+            self.0.random_token()
+        }
     }
     assert_eq!(
         block_on(h.pull()).unwrap_err(),
         runtime::RuntimeError::Unauthorized
     );
     assert!(!h.0 .0.borrow().storage.contains_key(protocol::DEVICE_TOKEN));
+}
+
+/// A Google sign-in host: the server's `/v1/connect/google` and a provider
+/// window that answers with `answer(url)`.
+#[derive(Clone)]
+struct GoogleHost {
+    fake: FakeHost,
+    configured: bool,
+    /// The sign-in URL the window was opened at.
+    opened: Rc<RefCell<Option<String>>>,
+    /// What the provider redirects to, given the sign-in URL.
+    answer: fn(&str) -> String,
+}
+
+impl Host for GoogleHost {
+    async fn get(&self, k: &str) -> Result<Option<Value>, HostError> {
+        self.fake.get(k).await
+    }
+    async fn set(&self, k: &str, v: Value) -> Result<(), HostError> {
+        self.fake.set(k, v).await
+    }
+    async fn remove(&self, k: &str) -> Result<(), HostError> {
+        self.fake.remove(k).await
+    }
+    async fn http(&self, req: HttpRequest) -> Result<HttpResponse, HostError> {
+        assert_eq!(req.url, format!("{SERVER}/v1/connect/google"));
+        assert_eq!(req.bearer, None, "no device token yet");
+        let reply = |status: u16, v: Value| HttpResponse {
+            status,
+            content_type: Some("application/json".into()),
+            body: v.to_string().into_bytes(),
+        };
+        if !self.configured {
+            return Ok(reply(
+                404,
+                json!({"code": "OIDC_NOT_CONFIGURED", "error": "not configured"}),
+            ));
+        }
+        let body: Value = req
+            .json
+            .as_deref()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .unwrap_or(Value::Null);
+        self.fake.0.borrow_mut().requests.push((
+            req.method.into(),
+            "/v1/connect/google".into(),
+            body.clone(),
+        ));
+        Ok(match req.method {
+            "GET" => reply(
+                200,
+                json!({"issuer": "https://accounts.example",
+                       "authorizationEndpoint": "https://accounts.example/o/auth?hl=en",
+                       "clientId": "ext-client.apps"}),
+            ),
+            _ => {
+                assert_eq!(body["idToken"], "header.claims.sig");
+                reply(
+                    201,
+                    json!({"deviceId": "d9", "deviceToken": "cp_dev_google", "tenantId": "t1"}),
+                )
+            }
+        })
+    }
+    async fn platform_tabs(&self, h: &[String]) -> Result<Vec<TabInfo>, HostError> {
+        self.fake.platform_tabs(h).await
+    }
+    async fn tab(&self, id: i32) -> Option<TabInfo> {
+        self.fake.tab(id).await
+    }
+    async fn open_tab(&self, u: &str, t: u64) -> Result<TabInfo, HostError> {
+        self.fake.open_tab(u, t).await
+    }
+    async fn navigate(&self, id: i32, u: &str, t: u64) -> Result<TabInfo, HostError> {
+        self.fake.navigate(id, u, t).await
+    }
+    async fn close_tab(&self, id: i32) {
+        self.fake.close_tab(id).await
+    }
+    async fn agent(&self, id: i32, c: &AgentCommand) -> Result<AgentReply, HostError> {
+        self.fake.agent(id, c).await
+    }
+    async fn inject_agent(&self, id: i32) -> Result<(), HostError> {
+        self.fake.inject_agent(id).await
+    }
+    fn now_ms(&self) -> f64 {
+        self.fake.now_ms()
+    }
+    fn random_token(&self) -> String {
+        self.fake.random_token()
+    }
+    fn sign_in_redirect_url(&self) -> Result<String, HostError> {
+        Ok("https://abcdefgh.chromiumapp.org/".into())
+    }
+    async fn web_sign_in(&self, url: &str) -> Result<String, HostError> {
+        *self.opened.borrow_mut() = Some(url.to_string());
+        Ok((self.answer)(url))
+    }
+}
+
+fn google_host(configured: bool, answer: fn(&str) -> String) -> GoogleHost {
+    let fake = FakeHost::new();
+    fake.0.borrow_mut().storage.remove(protocol::DEVICE_TOKEN);
+    GoogleHost {
+        fake,
+        configured,
+        opened: Rc::new(RefCell::new(None)),
+        answer,
+    }
+}
+
+#[test]
+fn google_sign_in_pairs_without_a_code() {
+    let h = google_host(true, |_| {
+        "https://abcdefgh.chromiumapp.org/#state=4f1c2a9e-nonce&id_token=header.claims.sig&authuser=0".into()
+    });
+    assert_eq!(
+        block_on(runtime::pair_with_google(&h)).unwrap(),
+        PairingState::Paired
+    );
+    let opened = h.opened.borrow().clone().unwrap();
+    assert!(
+        opened.starts_with("https://accounts.example/o/auth?hl=en&response_type=id_token&client_id=ext-client.apps&"),
+        "{opened}"
+    );
+    for part in [
+        "redirect_uri=https%3A%2F%2Fabcdefgh.chromiumapp.org%2F",
+        "nonce=4f1c2a9e-nonce",
+        "scope=openid+email",
+    ] {
+        assert!(opened.contains(part), "{opened} lacks {part}");
+    }
+    let w = h.fake.0.borrow();
+    assert_eq!(w.storage[protocol::DEVICE_TOKEN], "cp_dev_google");
+    assert_eq!(
+        w.requests.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["GET", "POST"]
+    );
+}
+
+#[test]
+fn google_sign_in_refusals_store_nothing() {
+    // Not configured on this server: the code is the way.
+    let h = google_host(false, |_| unreachable!("no window without a provider"));
+    let e = block_on(runtime::pair_with_google(&h)).unwrap_err();
+    assert!(e.to_string().contains("6-digit code"), "{e}");
+    assert!(h.opened.borrow().is_none());
+
+    // An answer for another sign-in (state mismatch) is not used.
+    let h = google_host(true, |_| {
+        "https://abcdefgh.chromiumapp.org/#state=other&id_token=header.claims.sig".into()
+    });
+    let e = block_on(runtime::pair_with_google(&h)).unwrap_err();
+    assert!(e.to_string().contains("does not belong"), "{e}");
+
+    // The user cancelled at the provider.
+    let h = google_host(true, |_| {
+        "https://abcdefgh.chromiumapp.org/#error=access_denied&state=4f1c2a9e-nonce".into()
+    });
+    let e = block_on(runtime::pair_with_google(&h)).unwrap_err();
+    assert!(e.to_string().contains("access_denied"), "{e}");
+    let w = h.fake.0.borrow();
+    assert!(!w.storage.contains_key(protocol::DEVICE_TOKEN));
+    assert_eq!(w.requests.len(), 1, "only the config was fetched");
 }

@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/connect/pair", post(connect::pair))
         .route(
             "/v1/connect/google",
-            post(routes::dashboard::connect_google),
+            get(routes::dashboard::google_config).post(routes::dashboard::connect_google),
         )
         .route("/openapi.json", get(docs::openapi_json))
         .route("/api-docs", get(docs::api_docs))

@@ -243,6 +243,16 @@ async fn google_pair(app: &TestApp, body: Value) -> (StatusCode, Value) {
 
 both_stores!(extension_auto_pairs_with_an_id_token, |db: Db| async move {
     let (app, provider) = spawn(db).await;
+    // What the extension needs to start the sign-in: the provider's
+    // authorization endpoint (from discovery) and its own client id.
+    let (s, config) = app.get("/v1/connect/google", None).await;
+    assert_eq!(s, StatusCode::OK, "{config}");
+    assert_eq!(config["issuer"], provider.issuer());
+    assert_eq!(
+        config["authorizationEndpoint"],
+        format!("{}/authorize", provider.issuer())
+    );
+    assert_eq!(config["clientId"], EXTENSION_CLIENT_ID);
     let user = User::new("ext-sub", "lin@example.com");
     let token = provider.token_for(&user, EXTENSION_CLIENT_ID, "nonce-1");
     let (s, body) = google_pair(
@@ -400,6 +410,9 @@ both_stores!(auto_pair_needs_a_configured_provider, |db: Db| async move {
     let got = app
         .post_json("/v1/connect/google", None, &json!({"idToken": "x.y.z"}))
         .await;
+    assert_error(&got, StatusCode::NOT_FOUND, "OIDC_NOT_CONFIGURED", None);
+    // The extension learns that it must pair by code.
+    let got = app.get("/v1/connect/google", None).await;
     assert_error(&got, StatusCode::NOT_FOUND, "OIDC_NOT_CONFIGURED", None);
     // The sign-in page offers only the API key.
     let b = Browser::new(&app.base);

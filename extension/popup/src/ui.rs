@@ -105,9 +105,21 @@ fn Popup() -> impl IntoView {
             set_error.set(r.error);
         })
     };
+    // The worker runs the sign-in (the popup closes when its window opens).
+    let google = move |_| {
+        set_error.set(None);
+        spawn_local(async move {
+            let r = send(PageMessage::GoogleSignIn).await;
+            set_error.set(r.error);
+        })
+    };
     view! {
         <h1>"Claw Post"</h1>
         <div id="status">{move || status_text(&snap.get(), loaded.get())}</div>
+        {move || (loaded.get() && !snap.get().paired).then(|| view! {
+            <button id="google-sign-in" on:click=google>"Sign in with Google"</button>
+            <p class="muted">"or pair with a code:"</p>
+        })}
         {move || {
             let s = snap.get();
             s.pairing.filter(|p| !s.paired && p.server_url == s.server_url).map(|p| view! {

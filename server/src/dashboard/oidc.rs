@@ -260,6 +260,28 @@ impl Oidc {
             .collect()
     }
 
+    /// The client id the extension signs in as: its own when configured,
+    /// else the dashboard's; `NotConfigured` when there is neither.
+    pub fn extension_sign_in_client_id(&self) -> Result<&str, OidcError> {
+        self.settings
+            .extension_client_id
+            .as_deref()
+            .or(self.settings.client_id.as_deref())
+            .ok_or(OidcError::NotConfigured)
+    }
+
+    /// The provider's authorization endpoint (from discovery), checked to be
+    /// HTTPS (or loopback).
+    pub async fn authorization_endpoint(&self) -> Result<String, OidcError> {
+        let discovery = self.discovery().await?;
+        if !acceptable_url(&discovery.authorization_endpoint) {
+            return Err(OidcError::Provider(
+                "insecure authorization_endpoint".into(),
+            ));
+        }
+        Ok(discovery.authorization_endpoint.clone())
+    }
+
     /// The dashboard's client id, or `NotConfigured`.
     pub fn dashboard_client_id(&self) -> Result<&str, OidcError> {
         self.settings

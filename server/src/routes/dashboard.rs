@@ -715,6 +715,39 @@ pub struct GooglePairView {
     pub tenant_id: String,
 }
 
+/// What the extension needs to start a Google (OpenID) sign-in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GoogleConfigView {
+    /// The provider's issuer.
+    pub issuer: String,
+    /// Where the sign-in starts (`response_type=id_token`, with a nonce).
+    pub authorization_endpoint: String,
+    /// The client id to sign in as (the extension's, else the dashboard's).
+    pub client_id: String,
+}
+
+/// How the extension signs in with Google (or the configured OpenID
+/// provider) to pair without a code. 404 when no provider is configured:
+/// the 6-digit code is then the way to pair.
+#[utoipa::path(get, path = "/v1/connect/google", tag = "connect",
+    responses(
+        (status = 200, description = "Sign-in is available", body = GoogleConfigView),
+        (status = 404, description = "OIDC_NOT_CONFIGURED", body = ErrorBody),
+        (status = 502, description = "OIDC_PROVIDER_UNAVAILABLE", body = ErrorBody),
+    ))]
+pub async fn google_config(
+    State(state): State<AppState>,
+) -> Result<Json<GoogleConfigView>, ApiError> {
+    let client_id = state.oidc.extension_sign_in_client_id()?.to_string();
+    let authorization_endpoint = state.oidc.authorization_endpoint().await?;
+    Ok(Json(GoogleConfigView {
+        issuer: state.oidc.issuer().to_string(),
+        authorization_endpoint,
+        client_id,
+    }))
+}
+
 /// Pair an extension by the user's Google (OpenID) sign-in, without a code.
 /// The account's tenant is created at its first sign-in.
 #[utoipa::path(post, path = "/v1/connect/google", tag = "connect",

@@ -29,7 +29,7 @@ impl Modify for Security {
     paths(
         agents::create_tweet, agents::create_job, agents::get_job, agents::usage,
         extension::pull, extension::progress, extension::ack,
-        connect::register, connect::status, connect::pair, super::dashboard::connect_google,
+        connect::register, connect::status, connect::pair, super::dashboard::google_config, super::dashboard::connect_google,
         media::upload, media::upload_url, media::put_object, media::get_object,
     ),
     components(schemas(crate::error::ErrorBody, crate::jobs::JobView, agents::UsageView, agents::CountsView,
