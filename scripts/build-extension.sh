@@ -12,13 +12,15 @@
 #
 # Environment:
 #   CLAWPOST_SERVER_URL  default server URL compiled in (else http://127.0.0.1:8080)
+#   CLAWPOST_EXTENSION_OUT  the output folder (default dist/extension)
+#   CLAWPOST_EXTENSION_QUICK=1  a quicker build for development (no LTO, larger wasm)
 #   WASM_OPT             a binaryen >= 116 wasm-opt to shrink the modules (optional;
 #                        Debian's wasm-opt 108 breaks wasm-bindgen output, so it is never
 #                        picked up from PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-OUT="$ROOT/dist/extension"
+OUT=${CLAWPOST_EXTENSION_OUT:-$ROOT/dist/extension}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -48,6 +50,13 @@ ensure_wasm_bindgen() {
 }
 
 build_wasm() {
+  if [ "${CLAWPOST_EXTENSION_QUICK:-0}" = 1 ]; then
+    # For development: a plain release build (no LTO), much faster to rebuild.
+    log "Building the worker and the popup for wasm32 (release, quick)"
+    cargo build --release --target wasm32-unknown-unknown \
+      -p clawpost-extension -p clawpost-popup
+    return
+  fi
   log "Building the worker and the popup for wasm32 (release)"
   CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
   CARGO_PROFILE_RELEASE_LTO=true \
