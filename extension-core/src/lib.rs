@@ -19,6 +19,7 @@ pub mod error_code;
 pub mod job;
 pub mod media;
 pub mod pack;
+pub mod pack_set;
 pub mod platform;
 pub mod rules;
 

@@ -28,6 +28,9 @@ pub const RECENT_JOBS: &str = "recentJobs";
 pub const CONNECTION: &str = "connection";
 /// Storage key of the in-flight job.
 pub const INFLIGHT: &str = "inflight";
+/// Storage key of the newest valid selector pack set the server served
+/// (`extension_core::pack_set::PackSet`).
+pub const SELECTOR_PACKS: &str = "selectorPacks";
 
 /// How many jobs `recentJobs` keeps.
 pub const RECENT_JOBS_KEPT: usize = 10;

@@ -13,6 +13,7 @@ use extension_core::engine::{
     advance, AgentCommand, AgentReply, Command, EngineState, Observation, Outcome,
 };
 use extension_core::pack::{Pack, Target};
+use extension_core::pack_set::PackSet;
 use extension_core::{
     infer_from_filename, media_type_by_mime, sniff, JobErrorCode, LeasedJob, Platform,
     ProgressRequest, ProgressStage,
@@ -427,11 +428,81 @@ pub async fn pull<H: Host>(h: &H) -> Result<Option<LeasedJob>, RuntimeError> {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Selector packs.
+
+/// The stored pack set, if it is still valid.
+async fn stored_packs<H: Host>(h: &H) -> Option<PackSet> {
+    let v = h.get(protocol::SELECTOR_PACKS).await.ok()??;
+    serde_json::from_value::<PackSet>(v)
+        .ok()
+        .filter(|s| s.validate().is_ok())
+}
+
+/// The pack a new job runs: the server's or the compiled-in one, whichever
+/// is newer.
+pub async fn pack_for<H: Host>(h: &H, platform: Platform) -> Option<Pack> {
+    PackSet::pack_for(stored_packs(h).await.as_ref(), platform)
+}
+
+/// The pack a resumed job continues with: the one it started with when it
+/// is still at hand.
+async fn resume_pack<H: Host>(h: &H, platform: Platform, version: &str) -> Option<Pack> {
+    let stored = stored_packs(h).await;
+    let same = stored
+        .as_ref()
+        .and_then(|s| {
+            s.packs
+                .iter()
+                .find(|p| p.platform == platform && p.version == version)
+        })
+        .cloned()
+        .or_else(|| Pack::builtin(platform).filter(|p| p.version == version));
+    match same {
+        Some(p) => Some(p),
+        None => PackSet::pack_for(stored.as_ref(), platform),
+    }
+}
+
+/// Fetches the server's selector packs (`GET /v1/extension/selectors`) and
+/// keeps the set when it is valid and new. A malformed set is refused whole
+/// and the packs in use stay. Returns whether a new set was stored.
+pub async fn refresh_packs<H: Host>(h: &H) -> Result<bool, RuntimeError> {
+    let s = settings(h).await?;
+    let Some(token) = s.token else {
+        return Err(RuntimeError::NotPaired);
+    };
+    let resp = h
+        .http(HttpRequest::get(endpoint(&s.server_url, "/v1/extension/selectors")).bearer(&token))
+        .await?;
+    match resp.status {
+        401 => return Err(RuntimeError::Unauthorized),
+        // An older server without the endpoint: the compiled-in packs.
+        404 | 304 => return Ok(false),
+        _ if !resp.ok() => return Err(unexpected(&resp)),
+        _ => {}
+    }
+    let set = PackSet::parse(&String::from_utf8_lossy(&resp.body))
+        .map_err(|e| RuntimeError::Server(format!("selector packs refused: {}", e.0)))?;
+    if stored_packs(h)
+        .await
+        .is_some_and(|old| old.hash == set.hash)
+    {
+        return Ok(false);
+    }
+    h.set(
+        protocol::SELECTOR_PACKS,
+        serde_json::to_value(&set).unwrap_or_default(),
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Runs a freshly leased job to its end and acks it.
 pub async fn run_job<H: Host>(h: &H, job: LeasedJob) -> Result<Outcome, RuntimeError> {
     let s = settings(h).await?;
     let now = h.now_ms();
-    let pack = Pack::builtin(job.platform);
+    let pack = pack_for(h, job.platform).await;
     let mut inflight = Inflight {
         pack_version: pack.as_ref().map(|p| p.version.clone()).unwrap_or_default(),
         job,
@@ -490,7 +561,7 @@ async fn resume<H: Host>(h: &H, mut inflight: Inflight) -> Result<Outcome, Runti
         // Only the ack (or the cleanup) was missing.
         return finish(h, &mut inflight, outcome).await;
     }
-    let Some(pack) = Pack::builtin(inflight.job.platform) else {
+    let Some(pack) = resume_pack(h, inflight.job.platform, &inflight.pack_version).await else {
         h.remove(protocol::INFLIGHT).await?;
         return Err(RuntimeError::Server(
             "in-flight job for an unknown platform".into(),

@@ -376,6 +376,13 @@ async fn start_pairing() -> Result<(), RuntimeError> {
 }
 
 async fn boot_paired() {
+    // Newer selectors from the server, when it has them; the packs in use
+    // stay on any failure.
+    match runtime::refresh_packs(&ChromeHost).await {
+        Ok(true) => log("selector packs updated from the server"),
+        Ok(false) => {}
+        Err(e) => log(&format!("selector packs: {e}")),
+    }
     if let Some(url) = socket_url().await {
         ensure_relay(Some(url)).await;
         kick_drain();

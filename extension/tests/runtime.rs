@@ -49,6 +49,8 @@ struct World {
     now: f64,
     /// Everything published, by any tab (closed ones included).
     published: Vec<String>,
+    /// The answer to GET /v1/extension/selectors: status and body.
+    selectors: Option<(u16, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -182,6 +184,19 @@ impl Host for FakeHost {
         }
         if path == "/v1/extension/ack" {
             return Ok(json_resp(200, json!({})));
+        }
+        if path == "/v1/extension/selectors" {
+            let (status, body) = self
+                .0
+                .borrow()
+                .selectors
+                .clone()
+                .unwrap_or((404, "{}".into()));
+            return Ok(HttpResponse {
+                status,
+                content_type: Some("application/json".into()),
+                body: body.into_bytes(),
+            });
         }
         if path.starts_with("/v1/media/") {
             let status = self.0.borrow().media_status;
@@ -827,4 +842,64 @@ fn google_sign_in_refusals_store_nothing() {
     let w = h.fake.0.borrow();
     assert!(!w.storage.contains_key(protocol::DEVICE_TOKEN));
     assert_eq!(w.requests.len(), 1, "only the config was fetched");
+}
+
+/// A pack set as the server serves it: the X pack at `version`.
+fn served_set(version: &str, hash: &str) -> String {
+    let mut pack: Value = serde_json::from_str(extension_core::pack::X_PACK_JSON).unwrap();
+    pack["version"] = json!(version);
+    json!({"version": version, "hash": hash, "packs": [pack]}).to_string()
+}
+
+#[test]
+fn served_selector_packs_are_kept_when_valid_and_newer() {
+    use extension_core::Platform;
+    let builtin = extension_core::pack::Pack::builtin(Platform::X)
+        .unwrap()
+        .version;
+    let h = FakeHost::new();
+    // No endpoint (an older server): the compiled-in pack.
+    assert!(!block_on(runtime::refresh_packs(&h)).unwrap());
+    assert_eq!(
+        block_on(runtime::pack_for(&h, Platform::X))
+            .unwrap()
+            .version,
+        builtin
+    );
+
+    // A newer set is stored and used, and reported with the ack.
+    h.0.borrow_mut().selectors = Some((200, served_set("x-2099.1.0", "h1")));
+    assert!(block_on(runtime::refresh_packs(&h)).unwrap());
+    assert!(
+        !block_on(runtime::refresh_packs(&h)).unwrap(),
+        "same hash: nothing new"
+    );
+    assert_eq!(
+        block_on(runtime::pack_for(&h, Platform::X))
+            .unwrap()
+            .version,
+        "x-2099.1.0"
+    );
+    h.enqueue("with served packs", &[]);
+    block_on(runtime::drain(&h)).unwrap();
+    assert_eq!(acks(&h)[0]["packVersion"], "x-2099.1.0");
+    assert_eq!(h.published(), ["with served packs"]);
+
+    // A malformed set is refused whole; the stored one stays.
+    let mut broken: Value = serde_json::from_str(&served_set("x-2099.2.0", "h2")).unwrap();
+    broken["packs"][0]["hosts"] = json!([]);
+    h.0.borrow_mut().selectors = Some((200, broken.to_string()));
+    let e = block_on(runtime::refresh_packs(&h)).unwrap_err();
+    assert!(e.to_string().contains("selector packs refused"), "{e}");
+    assert_eq!(h.0.borrow().storage[protocol::SELECTOR_PACKS]["hash"], "h1");
+
+    // An older set is stored but never downgrades the compiled-in pack.
+    h.0.borrow_mut().selectors = Some((200, served_set("x-2000.1.0", "h3")));
+    assert!(block_on(runtime::refresh_packs(&h)).unwrap());
+    assert_eq!(
+        block_on(runtime::pack_for(&h, Platform::X))
+            .unwrap()
+            .version,
+        builtin
+    );
 }

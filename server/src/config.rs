@@ -118,6 +118,11 @@ pub struct ServeArgs {
     /// media uploaded to this server).
     #[arg(long, env = "CLAWPOST_ALLOW_EXTERNAL_MEDIA", global = true)]
     pub allow_external_media: bool,
+    /// A folder of selector packs (`*.json`, one per platform) served to
+    /// extensions at `GET /v1/extension/selectors` in place of the built-in
+    /// ones for their platforms. A malformed pack stops the server.
+    #[arg(long, env = "CLAWPOST_SELECTOR_PACKS", global = true)]
+    pub selector_packs: Option<std::path::PathBuf>,
     /// OpenID Connect issuer for dashboard sign-in and extension auto-pairing
     /// (its `/.well-known/openid-configuration` is fetched).
     #[arg(

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod oauth;
 pub mod routes;
 pub mod secrets;
+pub mod selectors;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/extension/progress", post(extension::progress))
         .route("/v1/extension/ack", post(extension::ack))
         .route("/v1/extension/ws", get(routes::ws::ws))
+        .route("/v1/extension/selectors", get(routes::extension::selectors))
         .route("/v1/connect/register", post(connect::register))
         .route("/v1/connect/status", get(connect::status))
         .route("/v1/connect/pair", post(connect::pair))
@@ -165,6 +166,8 @@ pub async fn serve(store_args: StoreArgs, serve_args: ServeArgs) -> anyhow::Resu
         media_store_url: serve_args.media_store_url.clone(),
         media_dir: store_args.data_dir.join("media"),
         allow_external_media: serve_args.allow_external_media,
+        oidc: serve_args.oidc(),
+        selector_packs: crate::selectors::load(serve_args.selector_packs.as_deref())?,
         ..Settings::default()
     };
     let state = AppState::try_new(store, clock, settings)?;

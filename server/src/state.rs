@@ -36,6 +36,8 @@ pub struct Settings {
     pub oidc: crate::dashboard::oidc::OidcSettings,
     /// How long a dashboard session lasts after sign-in.
     pub session_ttl_ms: i64,
+    /// The selector packs served to extensions.
+    pub selector_packs: std::sync::Arc<extension_core::pack_set::PackSet>,
 }
 
 impl Default for Settings {
@@ -53,6 +55,7 @@ impl Default for Settings {
             allow_external_media: false,
             oidc: crate::dashboard::oidc::OidcSettings::default(),
             session_ttl_ms: 12 * 3_600_000,
+            selector_packs: std::sync::Arc::new(crate::selectors::builtin()),
         }
     }
 }

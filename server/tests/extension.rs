@@ -547,3 +547,102 @@ both_stores!(
         assert_eq!(s, StatusCode::NO_CONTENT);
     }
 );
+
+both_stores!(
+    selector_packs_are_served_with_an_etag,
+    |db: Db| async move {
+        // An operator's pack (a newer X pack) replaces the built-in one.
+        let dir = tempfile::tempdir().unwrap();
+        let mut pack: serde_json::Value =
+            serde_json::from_str(extension_core::pack::X_PACK_JSON).unwrap();
+        pack["version"] = json!("x-2099.1.0");
+        std::fs::write(dir.path().join("x.json"), pack.to_string()).unwrap();
+        let packs = clawpost_server::selectors::load(Some(dir.path())).unwrap();
+        let settings = Settings {
+            selector_packs: packs.clone(),
+            ..Settings::default()
+        };
+        let app = TestApp::spawn_with(db, settings).await;
+        let dev = app.pair_device(&app.api_key).await;
+        let url = app.url("/v1/extension/selectors");
+
+        // Device token only.
+        let resp = app.client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let resp = app
+            .client
+            .get(&url)
+            .bearer_auth(&app.api_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+        let resp = app
+            .client
+            .get(&url)
+            .bearer_auth(&dev.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+        let body = resp.text().await.unwrap();
+        // What the extension does with it: parse and check the whole set.
+        let set = extension_core::pack_set::PackSet::parse(&body).unwrap();
+        assert_eq!(etag, format!("\"{}\"", set.hash));
+        assert_eq!(set.hash.len(), 64);
+        let x = set
+            .packs
+            .iter()
+            .find(|p| p.platform == extension_core::Platform::X)
+            .unwrap();
+        assert_eq!(x.version, "x-2099.1.0");
+        assert!(set.version.contains("x-2099.1.0"));
+
+        // Unchanged: 304 with no body.
+        let resp = app
+            .client
+            .get(&url)
+            .bearer_auth(&dev.token)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+        assert!(resp.bytes().await.unwrap().is_empty());
+        // A stale tag gets the set.
+        let resp = app
+            .client
+            .get(&url)
+            .bearer_auth(&dev.token)
+            .header("If-None-Match", "\"stale\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+);
+
+#[test]
+fn malformed_selector_packs_are_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let good: serde_json::Value = serde_json::from_str(extension_core::pack::X_PACK_JSON).unwrap();
+    // Not a pack at all.
+    std::fs::write(dir.path().join("x.json"), "{\"platform\": \"x\"}").unwrap();
+    let e = clawpost_server::selectors::load(Some(dir.path())).unwrap_err();
+    assert!(format!("{e:#}").contains("x.json is malformed"), "{e:#}");
+    // Code smuggled in as an unknown field.
+    let mut smuggled = good.clone();
+    smuggled["script"] = json!("fetch('https://evil.example')");
+    std::fs::write(dir.path().join("x.json"), smuggled.to_string()).unwrap();
+    assert!(clawpost_server::selectors::load(Some(dir.path())).is_err());
+    // Two packs for one platform.
+    std::fs::write(dir.path().join("x.json"), good.to_string()).unwrap();
+    std::fs::write(dir.path().join("x2.json"), good.to_string()).unwrap();
+    let e = clawpost_server::selectors::load(Some(dir.path())).unwrap_err();
+    assert!(format!("{e:#}").contains("two selector packs"), "{e:#}");
+    // No folder: the built-in set.
+    let builtin = clawpost_server::selectors::load(None).unwrap();
+    assert_eq!(*builtin, clawpost_server::selectors::builtin());
+}

@@ -28,7 +28,7 @@ impl Modify for Security {
     info(title = "Claw Post API", description = "Publish posts to X, LinkedIn, Facebook (feed or groups), TikTok and Instagram through the user's own browser."),
     paths(
         agents::create_tweet, agents::create_job, agents::get_job, agents::usage,
-        extension::pull, extension::progress, extension::ack,
+        extension::pull, extension::progress, extension::ack, extension::selectors,
         connect::register, connect::status, connect::pair, super::dashboard::google_config, super::dashboard::connect_google,
         media::upload, media::upload_url, media::put_object, media::get_object,
     ),

@@ -286,3 +286,35 @@ pub async fn ack(
         AckOutcome::NotFound => Err(not_found(&req.job_id)),
     }
 }
+
+/// The selector packs the extension runs: `{version, hash, packs}`. The
+/// extension keeps the newest valid set (a malformed one is refused whole)
+/// and reports the pack version with every ack. With `If-None-Match` equal
+/// to the set's `ETag` (its quoted hash), the answer is 304.
+#[utoipa::path(get, path = "/v1/extension/selectors", tag = "extension",
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "The pack set: version, content hash and the packs (JSON data, never code)"),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+        (status = 401, description = "Invalid device token", body = ErrorBody),
+    ))]
+pub async fn selectors(
+    State(state): State<AppState>,
+    _auth: DeviceAuth,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let set = &state.settings.selector_packs;
+    let etag = format!("\"{}\"", set.hash);
+    let unchanged = headers
+        .get(axum::http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let etag_header = [
+        (axum::http::header::ETAG, etag.clone()),
+        (axum::http::header::CACHE_CONTROL, "no-cache".to_string()),
+    ];
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, etag_header).into_response();
+    }
+    (StatusCode::OK, etag_header, Json(set.as_ref())).into_response()
+}
