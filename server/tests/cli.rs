@@ -265,3 +265,42 @@ both_stores!(first_start_prints_the_key_once, |db: Db| async move {
     );
     second.stop().await;
 });
+
+#[tokio::test]
+async fn serve_applies_the_sign_in_and_selector_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    // An operator's selector pack folder with a malformed pack: no start.
+    let packs = dir.path().join("packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    std::fs::write(packs.join("x.json"), "{\"platform\": \"x\"}").unwrap();
+    let out = bin()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", &data])
+        .args(["--selector-packs", &packs.display().to_string()])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("x.json is malformed"), "{err}");
+
+    // The OpenID options reach the server: with a client id, the extension's
+    // sign-in endpoint tries the (unreachable) issuer instead of answering
+    // that sign-in is not configured.
+    let server = Server::start(&[
+        "--data-dir",
+        &data,
+        "--oidc-issuer",
+        "http://127.0.0.1:9/",
+        "--oidc-client-id",
+        "dash-client",
+    ])
+    .await;
+    let resp = reqwest::get(format!("{}/v1/connect/google", server.base))
+        .await
+        .unwrap();
+    let (status, body) = common::into_parts(resp).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["code"], "OIDC_PROVIDER_UNAVAILABLE");
+    server.stop().await;
+}
