@@ -264,6 +264,7 @@ impl Outcome {
             error_code: None,
             details: None,
             pack_version: pack_version.map(str::to_string),
+            diagnostic: None,
         };
         match self {
             Outcome::Succeeded { post_url, details } => Some(AckRequest {

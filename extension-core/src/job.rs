@@ -181,6 +181,11 @@ pub struct AckRequest {
     /// The selector-pack version the extension ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_version: Option<String>,
+    /// For failures: what the extension saw (the step, the selectors tried,
+    /// the page URL, a sanitized outline of the page — no user content).
+    /// Shown only to the job's tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -401,6 +401,10 @@ pub struct JobView {
     /// How many times the job was handed to an extension.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<i64>,
+    /// For failed jobs: what the extension saw (the step, the selectors
+    /// tried, the page URL, a sanitized outline of the page). Owner only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<Value>,
 }
 
 impl JobView {
@@ -423,6 +427,7 @@ impl JobView {
             platform_payload: None,
             idempotency_key: None,
             attempts: None,
+            diagnostic: None,
         }
     }
 
@@ -435,6 +440,7 @@ impl JobView {
             platform_payload: job.platform_payload.clone(),
             idempotency_key: job.idempotency_key.clone(),
             attempts: Some(job.attempts),
+            diagnostic: job.diagnostic.clone(),
             ..JobView::public(job)
         }
     }

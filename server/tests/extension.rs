@@ -646,3 +646,53 @@ fn malformed_selector_packs_are_refused_whole() {
     let builtin = clawpost_server::selectors::load(None).unwrap();
     assert_eq!(*builtin, clawpost_server::selectors::builtin());
 }
+
+both_stores!(
+    failure_diagnostics_reach_only_the_tenant,
+    |db: Db| async move {
+        let app = TestApp::spawn(db).await;
+        let dev = app.pair_device(&app.api_key).await;
+        let id = app.create_post("diagnose me").await;
+        app.pull_job(&dev).await;
+        let diagnostic = json!({
+            "step": "composer", "action": "waitFor",
+            "selectorsTried": {"editor": [{"css": "[data-testid=\"tweetTextarea_0\"]"}]},
+            "url": "https://x.com/home",
+            "outline": ["main[role=main]", "div[data-testid=primaryColumn]"]
+        });
+        // Bad shapes change nothing.
+        for bad in [json!("a string"), json!({"big": "x".repeat(40 * 1024)})] {
+            assert_error(
+            &app.ack(
+                &dev,
+                &id,
+                json!({"status": "failed", "errorCode": "selector_not_found", "diagnostic": bad}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            Some("diagnostic"),
+        );
+        }
+        assert_eq!(app.job(&id, None).await["status"], "processing");
+        let (s, body) = app
+            .ack(
+                &dev,
+                &id,
+                json!({"status": "failed", "errorCode": "selector_not_found",
+                   "error": "X: the post composer did not appear.", "diagnostic": diagnostic}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        // The tenant sees it with its key; the public status view never does.
+        let owner = app.job(&id, Some(&app.api_key)).await;
+        assert_eq!(owner["diagnostic"], diagnostic);
+        let public = app.job(&id, None).await;
+        assert_eq!(public["errorCode"], "selector_not_found");
+        assert!(public.get("diagnostic").is_none(), "{public}");
+        // Another tenant's key gets the public view only.
+        let (_, other) = app.new_tenant(10).await;
+        let seen = app.job(&id, Some(&other)).await;
+        assert!(seen.get("diagnostic").is_none(), "{seen}");
+    }
+);

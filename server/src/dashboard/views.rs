@@ -469,8 +469,9 @@ pub fn job(job: &JobRecord, device_name: Option<String>, viewer: &Viewer) -> Str
     });
     let diagnostic = (job.status == JobStatus::Failed).then(|| {
         let details = job
-            .details
+            .diagnostic
             .as_ref()
+            .or(job.details.as_ref())
             .map(|d| serde_json::to_string_pretty(d).unwrap_or_default())
             .filter(|d| !d.is_empty() && d != "null");
         view! {

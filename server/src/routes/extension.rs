@@ -21,6 +21,9 @@ use crate::jobs::JobView;
 use crate::state::AppState;
 use crate::store::{AckOutcome, Completion, JobRecord, ProgressOutcome};
 
+/// Largest failure diagnostic an ack may carry (JSON bytes).
+pub const MAX_DIAGNOSTIC_BYTES: usize = 32 * 1024;
+
 /// Longest long-poll: a service worker fetch longer than 30 s is killed.
 pub const MAX_WAIT_SECS: u64 = 25;
 
@@ -207,6 +210,20 @@ fn completion(req: &AckRequest, job: Option<&JobRecord>) -> Result<Completion, A
         }
         AckStatus::Failed => JobStatus::Failed,
     };
+    if let Some(d) = &req.diagnostic {
+        if !d.is_object() {
+            return Err(ApiError::invalid_field(
+                "diagnostic",
+                "diagnostic must be an object",
+            ));
+        }
+        if d.to_string().len() > MAX_DIAGNOSTIC_BYTES {
+            return Err(ApiError::invalid_field(
+                "diagnostic",
+                format!("diagnostic must be at most {MAX_DIAGNOSTIC_BYTES} bytes of JSON"),
+            ));
+        }
+    }
     if let Some(d) = &req.details {
         if !d.is_object() {
             return Err(ApiError::invalid_field(
@@ -232,6 +249,7 @@ fn completion(req: &AckRequest, job: Option<&JobRecord>) -> Result<Completion, A
         error,
         error_code,
         details: req.details.clone(),
+        diagnostic: req.diagnostic.clone(),
         pack_version: req.pack_version.clone(),
         ack_hash: ack_hash(req),
     })

@@ -94,6 +94,8 @@ pub struct JobRecord {
     pub error: Option<String>,
     pub error_code: Option<String>,
     pub details: Option<Value>,
+    /// What the extension saw when the job failed (tenant-only).
+    pub diagnostic: Option<Value>,
     pub pack_version: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -122,6 +124,7 @@ pub struct Completion {
     pub error: Option<String>,
     pub error_code: Option<String>,
     pub details: Option<Value>,
+    pub diagnostic: Option<Value>,
     pub pack_version: Option<String>,
     /// Hash of the ack, to accept an identical repeat and refuse a different one.
     pub ack_hash: String,

@@ -66,7 +66,7 @@ impl Dialect {
 pub(super) const JOB_COLS: &str =
     "id, tenant_id, job_type, platform, text, media_paths, platform_payload, \
     idempotency_key, request_hash, status, device_id, lease_expires_at, submitting_at, attempts, \
-    post_url, error, error_code, details, pack_version, created_at, updated_at, finished_at";
+    post_url, error, error_code, details, diagnostic, pack_version, created_at, updated_at, finished_at";
 
 pub(super) const DEVICE_COLS: &str =
     "id, tenant_id, name, pairing_code, code_expires_at, poll_token_hash, \
@@ -186,6 +186,7 @@ pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<JobRecord> {
     let media: String = row.try_get("media_paths")?;
     let payload: Option<String> = row.try_get("platform_payload")?;
     let details: Option<String> = row.try_get("details")?;
+    let diagnostic: Option<String> = row.try_get("diagnostic")?;
     Ok(JobRecord {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -210,6 +211,10 @@ pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<JobRecord> {
         details: details
             .as_deref()
             .map(|d| parse_json("details", d))
+            .transpose()?,
+        diagnostic: diagnostic
+            .as_deref()
+            .map(|d| parse_json("diagnostic", d))
             .transpose()?,
         pack_version: row.try_get("pack_version")?,
         created_at: row.try_get("created_at")?,
@@ -575,13 +580,14 @@ impl Store for SqlStore {
         let sql = format!(
             "UPDATE jobs SET status = $1, post_url = $2, error = $3, error_code = $4, details = $5, \
                pack_version = COALESCE($6, pack_version), ack_hash = $7, updated_at = $8, finished_at = $8, \
-               lease_expires_at = NULL \
+               lease_expires_at = NULL, diagnostic = $11 \
              WHERE id = $9 AND device_id = $10 AND (status = 'processing' \
                OR (status = 'failed' AND error_code = '{unknown}' AND ack_hash IS NULL)) \
              RETURNING {JOB_COLS}",
             unknown = JobErrorCode::OutcomeUnknown.as_str(),
         );
         let details = c.details.as_ref().map(|d| d.to_string());
+        let diagnostic = c.diagnostic.as_ref().map(|d| d.to_string());
         let row = sqlx::query(&self.q(&sql))
             .bind(c.status.as_str())
             .bind(&c.post_url)
@@ -593,6 +599,7 @@ impl Store for SqlStore {
             .bind(now)
             .bind(job_id)
             .bind(device_id)
+            .bind(&diagnostic)
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = row {
