@@ -455,6 +455,55 @@
     return count;
   }
 
+  // ---- outline (failure diagnostics) -------------------------------------
+
+  // A sanitized outline of the page: structure only (tags, ids, roles, test
+  // ids, the labels of controls, editable/disabled states, open shadow
+  // roots), one element per line, indented by depth. Never text content,
+  // field values or links: a diagnostic must not carry what the user wrote.
+  const OUTLINE_TAGS = /^(BUTTON|INPUT|TEXTAREA|SELECT|DIALOG|FORM|MAIN|NAV|HEADER|ASIDE|IFRAME)$/;
+  const CONTROL_ROLES = /^(button|textbox|dialog|menuitem|tab|link|checkbox|combobox|alert|status)$/;
+
+  function outline(maxNodes) {
+    const lines = [];
+    const short = (s) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+    const isEditable = (el) => el.hasAttribute("contenteditable") && el.getAttribute("contenteditable") !== "false";
+    const interesting = (el) =>
+      OUTLINE_TAGS.test(el.tagName) ||
+      el.hasAttribute("role") ||
+      el.hasAttribute("data-testid") ||
+      isEditable(el) ||
+      !!el.shadowRoot;
+    const describe = (el, depth) => {
+      let d = el.tagName.toLowerCase();
+      if (el.id && el.id.length <= 40) d += `#${el.id}`;
+      const role = el.getAttribute("role");
+      if (role) d += `[role=${short(role)}]`;
+      const testId = el.getAttribute("data-testid");
+      if (testId) d += `[data-testid=${short(testId)}]`;
+      if (el.tagName === "INPUT") d += `[type=${el.type}]`;
+      const label = el.getAttribute("aria-label");
+      const control = /^(BUTTON|INPUT|TEXTAREA|SELECT|DIALOG)$/.test(el.tagName) || CONTROL_ROLES.test(role || "");
+      if (label && control) d += `[aria-label="${short(label).replace(/"/g, "'")}"]`;
+      if (isEditable(el)) d += "[contenteditable]";
+      if (el.disabled || el.getAttribute("aria-disabled") === "true") d += "[disabled]";
+      if (el.shadowRoot) d += " #shadow-root";
+      return "  ".repeat(Math.min(depth, 16)) + d;
+    };
+    const walk = (root, depth) => {
+      for (const el of root.children) {
+        if (lines.length >= maxNodes) return;
+        if (el.tagName === "SCRIPT" || el.tagName === "STYLE") continue;
+        const take = interesting(el);
+        if (take) lines.push(describe(el, depth));
+        if (el.shadowRoot) walk(el.shadowRoot, depth + 1);
+        walk(el, take ? depth + 1 : depth);
+      }
+    };
+    if (document.body) walk(document.body, 0);
+    return lines.join("\n");
+  }
+
   // ---- commands ---------------------------------------------------------
 
   async function withTarget(cmd, act) {
@@ -493,6 +542,8 @@
       case "dropFiles":
         for (const id of cmd.fileIds || []) files.delete(id);
         return {};
+      case "outline":
+        return { value: outline(Math.max(1, Math.min(Number(cmd.maxNodes) || 150, 500))) };
       default:
         throw new Error(`unknown command ${JSON.stringify(cmd && cmd.op)}`);
     }

@@ -110,6 +110,11 @@ pub enum AgentCommand {
     /// Forgets stored files.
     #[serde(rename_all = "camelCase")]
     DropFiles { file_ids: Vec<String> },
+    /// A sanitized outline of the page for a failure diagnostic (in
+    /// `value`, one element per line): tags, roles, test ids, control
+    /// labels and states — never text content or field values.
+    #[serde(rename_all = "camelCase")]
+    Outline { max_nodes: u32 },
 }
 
 /// What the agent saw of one probe target (for diagnostics and the engine's
@@ -312,6 +317,46 @@ pub struct EngineState {
     pub fallbacks: Vec<String>,
     /// Set once the job is over.
     pub outcome: Option<Outcome>,
+}
+
+/// Where a failed job stopped, as the engine knows it: the pack version,
+/// the step and its action, the page URL last seen, the fallbacks that were
+/// needed and the selectors of every target the step looked for. The worker
+/// adds the page outline and sends it with the ack as `diagnostic`.
+pub fn diagnostic(pack: &Pack, job: &LeasedJob, state: &EngineState) -> serde_json::Value {
+    let step = pack
+        .flow(job.job_type)
+        .and_then(|f| f.steps.get(state.step));
+    let mut names: Vec<&str> = Vec::new();
+    if let Some(step) = step {
+        names.extend(step.target());
+        let conditions: Vec<&Condition> = match &step.action {
+            Action::WaitFor { branches, .. } => branches.iter().flat_map(|b| &b.when).collect(),
+            Action::Check { conditions } => conditions.iter().collect(),
+            _ => Vec::new(),
+        };
+        names.extend(conditions.iter().filter_map(|c| c.target.as_deref()));
+    }
+    let mut tried = serde_json::Map::new();
+    for name in names {
+        if let Some(target) = pack.target(name) {
+            tried.insert(
+                name.to_string(),
+                serde_json::to_value(target).unwrap_or_default(),
+            );
+        }
+    }
+    let action = step
+        .and_then(|s| serde_json::to_value(&s.action).ok())
+        .and_then(|v| v.get("action").cloned());
+    serde_json::json!({
+        "packVersion": pack.version,
+        "step": step.map(|s| s.id.clone()),
+        "action": action,
+        "url": state.url,
+        "fallbacksUsed": state.fallbacks,
+        "selectorsTried": tried,
+    })
 }
 
 // ---------------------------------------------------------------------------

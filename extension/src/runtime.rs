@@ -863,13 +863,44 @@ async fn attach_media<H: Host>(
 /// Acks the outcome, closes the tab the worker opened, records the job for
 /// the popup and forgets it. On a network error the job stays in flight
 /// (with its outcome) and the ack is retried by the next [`drain`].
+/// The most lines of page outline a diagnostic carries.
+const OUTLINE_NODES: u32 = 150;
+
+/// What the extension saw where a job failed: the engine's view (step,
+/// selectors tried, URL) plus a sanitized outline of the page when the tab
+/// is still there.
+async fn failure_diagnostic<H: Host>(h: &H, inflight: &Inflight) -> Value {
+    let mut d = match resume_pack(h, inflight.job.platform, &inflight.pack_version).await {
+        Some(pack) => extension_core::engine::diagnostic(&pack, &inflight.job, &inflight.state),
+        None => json!({}),
+    };
+    if let Some(tab) = inflight.tab_id {
+        let cmd = AgentCommand::Outline {
+            max_nodes: OUTLINE_NODES,
+        };
+        if let Ok(reply) = h.agent(tab, &cmd).await {
+            if let Some(url) = reply.url.filter(|_| reply.ok) {
+                d["url"] = json!(url);
+            }
+            if let Some(outline) = reply.value.filter(|_| reply.ok) {
+                d["outline"] = json!(outline.lines().collect::<Vec<_>>());
+            }
+        }
+    }
+    d
+}
+
 async fn finish<H: Host>(
     h: &H,
     inflight: &mut Inflight,
     outcome: Outcome,
 ) -> Result<Outcome, RuntimeError> {
     let job_id = inflight.job.id.clone();
-    if let Some(ack) = outcome.ack(&job_id, Some(&inflight.pack_version)) {
+    let mut ack = outcome.ack(&job_id, Some(&inflight.pack_version));
+    if let (Some(ack), Outcome::Failed { .. }) = (ack.as_mut(), &outcome) {
+        ack.diagnostic = Some(failure_diagnostic(h, inflight).await);
+    }
+    if let Some(ack) = ack {
         let token = settings(h).await?.token.ok_or(RuntimeError::NotPaired)?;
         let body = serde_json::to_string(&ack).unwrap_or_default();
         let resp = h

@@ -50,9 +50,10 @@ fn command_timeout(cmd: &AgentCommand) -> u64 {
         | AgentCommand::InsertText { timeout_ms, .. }
         | AgentCommand::Read { timeout_ms, .. }
         | AgentCommand::AttachFiles { timeout_ms, .. } => *timeout_ms,
-        AgentCommand::Ping | AgentCommand::PutFileChunk { .. } | AgentCommand::DropFiles { .. } => {
-            0
-        }
+        AgentCommand::Ping
+        | AgentCommand::PutFileChunk { .. }
+        | AgentCommand::DropFiles { .. }
+        | AgentCommand::Outline { .. } => 0,
     }
 }
 

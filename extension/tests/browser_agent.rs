@@ -31,6 +31,7 @@ extern "C" {
     fn set_html(html: &str);
     fn mount_click_recorder();
     fn mount_file_targets();
+    fn append_shadow_editor();
 }
 
 async fn run(cmd: AgentCommand) -> AgentReply {
@@ -397,4 +398,47 @@ async fn files_arrive_in_chunks_and_reach_the_input_or_a_drop_zone() {
     .await;
     let reply: AgentReply = serde_json::from_str(&out.as_string().unwrap()).unwrap();
     assert!(!reply.ok && reply.error.unwrap().contains("misses chunk 1"));
+}
+
+#[wasm_bindgen_test]
+async fn the_outline_shows_structure_and_never_user_content() {
+    set_html(
+        r#"<main role="main"><div data-testid="primaryColumn"><p>Private words of the user</p>
+           <input type="text" value="secret value" aria-label="Search">
+           <button aria-label="Post" disabled>Post now</button>
+           <a href="https://example.com/private" data-testid="link">my link text</a></div></main>"#,
+    );
+    append_shadow_editor();
+    let r = run(AgentCommand::Outline { max_nodes: 50 }).await;
+    assert!(r.ok, "{:?}", r.error);
+    let outline = r.value.unwrap();
+    for expected in [
+        "main[role=main]",
+        "  div[data-testid=primaryColumn]",
+        "input[type=text][aria-label=\"Search\"]",
+        "button[aria-label=\"Post\"][disabled]",
+        "div#interop-outlet #shadow-root",
+        "  div[role=textbox][contenteditable]",
+    ] {
+        assert!(
+            outline.contains(expected),
+            "{expected} missing from:\n{outline}"
+        );
+    }
+    for private in [
+        "Private words",
+        "secret value",
+        "example.com",
+        "my link text",
+        "Post now",
+        "draft text",
+    ] {
+        assert!(
+            !outline.contains(private),
+            "{private} leaked into:\n{outline}"
+        );
+    }
+    // Capped.
+    let r = run(AgentCommand::Outline { max_nodes: 2 }).await;
+    assert_eq!(r.value.unwrap().lines().count(), 2);
 }

@@ -436,3 +436,16 @@ export function set_die_on_submit_click(on) {
 export function mock_json() {
   return JSON.stringify({ requests: mock.requests, created: mock.created, removed: mock.removed });
 }
+
+/** Appends (without a reset) an open shadow root holding an editor with a draft. */
+export function append_shadow_editor() {
+  const host = document.createElement("div");
+  host.id = "interop-outlet";
+  stage().appendChild(host);
+  const shadow = host.attachShadow({ mode: "open" });
+  const editor = document.createElement("div");
+  editor.setAttribute("contenteditable", "true");
+  editor.setAttribute("role", "textbox");
+  editor.textContent = "draft text of the user";
+  shadow.appendChild(editor);
+}

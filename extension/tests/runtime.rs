@@ -284,6 +284,9 @@ impl Host for FakeHost {
             };
             match cmd {
                 AgentCommand::Ping | AgentCommand::DropFiles { .. } => {}
+                AgentCommand::Outline { .. } => {
+                    r.value = Some("main[role=main]\n  div[data-testid=primaryColumn]".into());
+                }
                 AgentCommand::PutFileChunk { .. } => {}
                 AgentCommand::WaitFor { branches, .. } => {
                     for b in branches {
@@ -527,6 +530,26 @@ fn media_is_fetched_and_attached_or_fails_with_media_fetch_failed() {
     let acks = acks(&h);
     assert_eq!(acks[0]["errorCode"], "media_fetch_failed");
     assert!(h.published().is_empty());
+    // The failure carries a diagnostic: where it stopped, what it looked
+    // for, and the page's outline (no user content).
+    let d = &acks[0]["diagnostic"];
+    assert_eq!(d["step"], "attach", "{d}");
+    assert_eq!(d["action"], "attachFiles", "{d}");
+    assert!(d["selectorsTried"]["fileInput"].is_array(), "{d}");
+    assert_eq!(
+        d["packVersion"],
+        extension_core::pack::Pack::builtin(extension_core::Platform::X)
+            .unwrap()
+            .version
+    );
+    assert!(
+        d["url"].as_str().unwrap().starts_with("https://x.com/"),
+        "{d}"
+    );
+    assert_eq!(
+        d["outline"],
+        json!(["main[role=main]", "  div[data-testid=primaryColumn]"])
+    );
 }
 
 #[test]
