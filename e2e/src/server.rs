@@ -78,6 +78,8 @@ impl Server {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--public-url")
             .arg(&base_url)
+            // Scenarios post one after another: no pacing between them.
+            .arg("--no-pacing")
             .arg("serve")
             .env("RUST_LOG", "clawpost_server=debug,tower_http=info")
             .stdin(Stdio::null())

@@ -48,6 +48,9 @@ pub struct PlatformRules {
     pub max_video_bytes: u64,
     /// Whether jobs may carry a `platformPayload`.
     pub takes_platform_payload: bool,
+    /// The default least time between two posts of one account on the
+    /// platform, in milliseconds (the server adds up to 20 % jitter).
+    pub min_post_interval_ms: u64,
 }
 
 /// Every platform's rules, in the order of [`Platform::ALL`] (which is also
@@ -73,6 +76,7 @@ static ALL_RULES: [PlatformRules; 5] = [
         max_gif_bytes: 15 * MB,
         max_video_bytes: 512 * MB,
         takes_platform_payload: false,
+        min_post_interval_ms: 60_000,
     },
     PlatformRules {
         platform: Platform::Linkedin,
@@ -87,6 +91,7 @@ static ALL_RULES: [PlatformRules; 5] = [
         max_gif_bytes: 10 * MB,
         max_video_bytes: 5 * GB,
         takes_platform_payload: false,
+        min_post_interval_ms: 120_000,
     },
     PlatformRules {
         platform: Platform::Facebook,
@@ -101,6 +106,7 @@ static ALL_RULES: [PlatformRules; 5] = [
         max_gif_bytes: 10 * MB,
         max_video_bytes: 10 * GB,
         takes_platform_payload: true,
+        min_post_interval_ms: 120_000,
     },
     PlatformRules {
         platform: Platform::Tiktok,
@@ -122,6 +128,7 @@ static ALL_RULES: [PlatformRules; 5] = [
         max_gif_bytes: 20 * MB,
         max_video_bytes: 4 * GB,
         takes_platform_payload: false,
+        min_post_interval_ms: 300_000,
     },
     PlatformRules {
         platform: Platform::Instagram,
@@ -143,6 +150,7 @@ static ALL_RULES: [PlatformRules; 5] = [
         max_gif_bytes: 8 * MB,
         max_video_bytes: 4 * GB,
         takes_platform_payload: false,
+        min_post_interval_ms: 300_000,
     },
 ];
 

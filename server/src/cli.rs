@@ -26,6 +26,23 @@ pub async fn run() -> anyhow::Result<()> {
                         serde_json::json!({"tenantId": created.tenant.id, "apiKey": created.api_key})
                     );
                 }
+                TenantCommand::Pacing {
+                    tenant,
+                    platform,
+                    seconds,
+                    default: _,
+                } => {
+                    let ms = seconds.map(|s| i64::from(s) * 1000);
+                    let set =
+                        crate::store::Store::set_tenant_pacing(&*store, &tenant, platform, ms)
+                            .await?;
+                    anyhow::ensure!(set, "no tenant with id {tenant:?}");
+                    println!(
+                        "{}",
+                        serde_json::json!({"tenantId": tenant, "platform": platform.as_str(),
+                                           "intervalSeconds": seconds})
+                    );
+                }
                 TenantCommand::RotateKey { tenant } => {
                     let key = secrets::generate(API_KEY_PREFIX);
                     let rotated =

@@ -44,6 +44,23 @@ pub enum TenantCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Set a tenant's least time between two posts on a platform (replacing
+    /// the server's --post-interval for that tenant), or clear it with
+    /// --default.
+    Pacing {
+        /// The tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// x, linkedin, facebook, tiktok or instagram.
+        #[arg(long)]
+        platform: extension_core::Platform,
+        /// Seconds between posts (0: no pacing).
+        #[arg(long, conflicts_with = "default", required_unless_present = "default")]
+        seconds: Option<u32>,
+        /// Go back to the server's interval.
+        #[arg(long)]
+        default: bool,
+    },
 }
 
 /// Where data lives.
@@ -123,6 +140,21 @@ pub struct ServeArgs {
     /// ones for their platforms. A malformed pack stops the server.
     #[arg(long, env = "CLAWPOST_SELECTOR_PACKS", global = true)]
     pub selector_packs: Option<std::path::PathBuf>,
+    /// Least time between two posts of one tenant on a platform, as
+    /// PLATFORM=SECONDS (repeatable, or comma-separated), replacing that
+    /// platform's default (x 60, linkedin 120, facebook 120, tiktok 300,
+    /// instagram 300). Up to 20 % jitter is added. A tenant's own setting
+    /// (`clawpost-server tenant pacing`) takes precedence.
+    #[arg(
+        long = "post-interval",
+        env = "CLAWPOST_POST_INTERVAL",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub post_interval: Vec<String>,
+    /// No pacing between posts (for tests and demos).
+    #[arg(long, env = "CLAWPOST_NO_PACING", global = true)]
+    pub no_pacing: bool,
     /// OpenID Connect issuer for dashboard sign-in and extension auto-pairing
     /// (its `/.well-known/openid-configuration` is fetched).
     #[arg(
@@ -188,6 +220,30 @@ impl ServeArgs {
             .unwrap_or_else(|| format!("http://{}", self.bind))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// The least interval between posts per platform (`Platform as usize`).
+    pub fn post_intervals(&self) -> anyhow::Result<[i64; 5]> {
+        let mut out = [0i64; 5];
+        if self.no_pacing {
+            return Ok(out);
+        }
+        for p in extension_core::Platform::ALL {
+            out[p as usize] = extension_core::rules::rules(p).min_post_interval_ms as i64;
+        }
+        for item in &self.post_interval {
+            let (platform, secs) = item.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!("--post-interval {item:?}: expected PLATFORM=SECONDS")
+            })?;
+            let p: extension_core::Platform = platform.trim().parse().map_err(|_| {
+                anyhow::anyhow!("--post-interval {item:?}: unknown platform {platform:?}")
+            })?;
+            let secs: u32 = secs.trim().parse().map_err(|_| {
+                anyhow::anyhow!("--post-interval {item:?}: SECONDS must be a whole number")
+            })?;
+            out[p as usize] = i64::from(secs) * 1000;
+        }
+        Ok(out)
     }
 
     /// The OpenID Connect settings given on the command line.

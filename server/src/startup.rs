@@ -167,6 +167,7 @@ pub async fn serve(store_args: StoreArgs, serve_args: ServeArgs) -> anyhow::Resu
         media_dir: store_args.data_dir.join("media"),
         allow_external_media: serve_args.allow_external_media,
         oidc: serve_args.oidc(),
+        post_interval_ms: serve_args.post_intervals()?,
         selector_packs: crate::selectors::load(serve_args.selector_packs.as_deref())?,
         ..Settings::default()
     };

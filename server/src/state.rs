@@ -36,6 +36,10 @@ pub struct Settings {
     pub oidc: crate::dashboard::oidc::OidcSettings,
     /// How long a dashboard session lasts after sign-in.
     pub session_ttl_ms: i64,
+    /// Least time between two posts of a tenant on a platform, in
+    /// milliseconds, by `Platform as usize` (0: no pacing); a tenant's own
+    /// setting (`tenant pacing`) takes precedence. Up to 20 % jitter is added.
+    pub post_interval_ms: [i64; 5],
     /// The selector packs served to extensions.
     pub selector_packs: std::sync::Arc<extension_core::pack_set::PackSet>,
 }
@@ -56,6 +60,9 @@ impl Default for Settings {
             oidc: crate::dashboard::oidc::OidcSettings::default(),
             session_ttl_ms: 12 * 3_600_000,
             selector_packs: std::sync::Arc::new(crate::selectors::builtin()),
+            // Tests and embedders opt in; the server binary applies the
+            // platforms' defaults (see `ServeArgs::post_intervals`).
+            post_interval_ms: [0; 5],
         }
     }
 }

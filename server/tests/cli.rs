@@ -22,6 +22,8 @@ fn bin() -> Command {
         "CLAWPOST_BIND",
         "CLAWPOST_PUBLIC_URL",
         "CLAWPOST_LEASE_SECONDS",
+        "CLAWPOST_POST_INTERVAL",
+        "CLAWPOST_NO_PACING",
     ] {
         cmd.env_remove(var);
     }
@@ -304,3 +306,85 @@ async fn serve_applies_the_sign_in_and_selector_options() {
     assert_eq!(body["code"], "OIDC_PROVIDER_UNAVAILABLE");
     server.stop().await;
 }
+
+both_stores!(tenant_pacing_and_post_intervals, |db: Db| async move {
+    let (url, _dir) = fresh(db).await;
+    let out = run(&["tenant", "create", "--name", "P", "--database-url", &url]).await;
+    let created: Value = serde_json::from_str(out.trim()).unwrap();
+    let tenant = created["tenantId"].as_str().unwrap();
+    let out = run(&[
+        "tenant",
+        "pacing",
+        "--tenant",
+        tenant,
+        "--platform",
+        "linkedin",
+        "--seconds",
+        "300",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    let set: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(set["platform"], "linkedin");
+    assert_eq!(set["intervalSeconds"], 300);
+    run(&[
+        "tenant",
+        "pacing",
+        "--tenant",
+        tenant,
+        "--platform",
+        "linkedin",
+        "--default",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    // Unknown tenants and platforms, and bad intervals, are refused.
+    for args in [
+        vec![
+            "tenant",
+            "pacing",
+            "--tenant",
+            "nope",
+            "--platform",
+            "x",
+            "--seconds",
+            "5",
+        ],
+        vec![
+            "tenant",
+            "pacing",
+            "--tenant",
+            tenant,
+            "--platform",
+            "myspace",
+            "--seconds",
+            "5",
+        ],
+        vec!["tenant", "pacing", "--tenant", tenant, "--platform", "x"],
+        vec![
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--post-interval",
+            "x=soon",
+        ],
+        vec![
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--post-interval",
+            "myspace=5",
+        ],
+    ] {
+        let out = bin()
+            .args(&args)
+            .args(["--database-url", &url])
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(!out.stderr.is_empty(), "{args:?} said nothing");
+    }
+});

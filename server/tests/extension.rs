@@ -696,3 +696,78 @@ both_stores!(
         assert!(seen.get("diagnostic").is_none(), "{seen}");
     }
 );
+
+both_stores!(posts_are_paced_per_platform, |db: Db| async move {
+    let mut post_interval_ms = [0; 5];
+    post_interval_ms[extension_core::Platform::X as usize] = 60_000;
+    let settings = Settings {
+        post_interval_ms,
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(db, settings).await;
+    let dev = app.pair_device(&app.api_key).await;
+    let first = app.create_post("first").await;
+    let second = app.create_post("second").await;
+    let (s, linkedin) = app
+        .post_json(
+            "/v1/jobs",
+            Some(&app.api_key),
+            &json!({"platform": "linkedin", "text": "on LinkedIn"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{linkedin}");
+
+    // Until the first X post reaches `submitting`, nothing holds the second back.
+    assert_eq!(app.pull_job(&dev).await["id"], first.as_str());
+    let (s, body) = app
+        .device_post(
+            &dev,
+            "/v1/extension/progress",
+            &json!({"jobId": first, "stage": "submitting"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = app
+        .ack(
+            &dev,
+            &first,
+            json!({"status": "succeeded", "postUrl": "https://x.com/u/status/1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // X is paced: the LinkedIn job (created later) goes first, then nothing.
+    assert_eq!(app.pull_job(&dev).await["id"], linkedin["id"]);
+    assert_eq!(app.pull(&dev, 0).await.0, StatusCode::NO_CONTENT);
+    app.clock.advance_ms(59_000);
+    assert_eq!(app.pull(&dev, 0).await.0, StatusCode::NO_CONTENT);
+    // After the interval and its jitter (at most 20 %), the second X post.
+    app.clock.advance_ms(13_001);
+    assert_eq!(app.pull_job(&dev).await["id"], second.as_str());
+    let (s, _) = app
+        .device_post(
+            &dev,
+            "/v1/extension/progress",
+            &json!({"jobId": second, "stage": "submitting"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A tenant's own setting replaces the server's: here, no pacing.
+    let third = app.create_post("third").await;
+    assert_eq!(app.pull(&dev, 0).await.0, StatusCode::NO_CONTENT);
+    assert!(app
+        .state
+        .store
+        .set_tenant_pacing(&app.tenant_id, extension_core::Platform::X, Some(0))
+        .await
+        .unwrap());
+    assert_eq!(app.pull_job(&dev).await["id"], third.as_str());
+    // Unknown tenants are reported.
+    assert!(!app
+        .state
+        .store
+        .set_tenant_pacing("no-such-tenant", extension_core::Platform::X, None)
+        .await
+        .unwrap());
+});

@@ -88,6 +88,7 @@ pub async fn pull(
                 &auth.device.id,
                 now,
                 state.settings.lease_ms,
+                &state.settings.post_interval_ms,
             )
             .await?
         {

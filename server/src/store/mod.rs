@@ -226,14 +226,27 @@ pub trait Store: MediaStore + DashboardStore + OAuthStore + Send + Sync + 'stati
         period_start: Millis,
     ) -> StoreResult<CreateOutcome>;
     async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>>;
-    /// Leases the tenant's oldest queued job to the device until `now + lease_ms`.
+    /// Leases the tenant's oldest queued job to the device until `now + lease_ms`,
+    /// skipping post jobs of a platform the tenant posted on (reached
+    /// `submitting`) less than its interval ago: the tenant's own interval
+    /// (`set_tenant_pacing`) or `intervals[platform as usize]`, plus up to 20 %
+    /// jitter taken from the job's creation time.
     async fn lease_next(
         &self,
         tenant_id: &str,
         device_id: &str,
         now: Millis,
         lease_ms: i64,
+        intervals: &[i64; 5],
     ) -> StoreResult<Option<JobRecord>>;
+    /// Sets (`Some`) or clears (`None`) a tenant's interval between posts on
+    /// a platform. False when there is no such tenant.
+    async fn set_tenant_pacing(
+        &self,
+        tenant_id: &str,
+        platform: Platform,
+        interval_ms: Option<i64>,
+    ) -> StoreResult<bool>;
     /// Records progress by the lease holder and renews its lease.
     async fn report_progress(
         &self,

@@ -512,15 +512,38 @@ impl Store for SqlStore {
         device_id: &str,
         now: Millis,
         lease_ms: i64,
+        intervals: &[i64; 5],
     ) -> StoreResult<Option<JobRecord>> {
+        // The platform's interval: the tenant's own, else the server's
+        // (integers from the settings, never user input).
+        let server_interval = Platform::ALL
+            .iter()
+            .map(|p| {
+                format!(
+                    "WHEN '{}' THEN {}",
+                    p.as_str(),
+                    intervals[*p as usize].max(0)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let interval = format!(
+            "COALESCE((SELECT tp.interval_ms FROM tenant_pacing tp \
+               WHERE tp.tenant_id = j.tenant_id AND tp.platform = j.platform), \
+               CASE j.platform {server_interval} ELSE 0 END)"
+        );
         let sql = format!(
             "UPDATE jobs SET status = 'processing', device_id = $1, lease_expires_at = $2, \
                attempts = attempts + 1, updated_at = $3 \
              WHERE status = 'queued' AND id = ( \
-               SELECT id FROM jobs WHERE tenant_id = $4 AND status = 'queued' \
+               SELECT j.id FROM jobs j WHERE j.tenant_id = $4 AND j.status = 'queued' \
+               AND (j.job_type <> 'post' OR NOT EXISTS ( \
+                 SELECT 1 FROM jobs p WHERE p.tenant_id = j.tenant_id AND p.platform = j.platform \
+                 AND p.job_type = 'post' AND p.submitting_at IS NOT NULL \
+                 AND p.submitting_at > $3 - ({interval}) * (1000 + (j.created_at % 1000) / 5) / 1000)) \
                ORDER BY {order} LIMIT 1 {lock}) \
              RETURNING {JOB_COLS}",
-            order = self.dialect.queue_order(),
+            order = format!("j.{}", self.dialect.queue_order()),
             lock = self.dialect.skip_locked(),
         );
         let row = sqlx::query(&self.q(&sql))
@@ -531,6 +554,45 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn set_tenant_pacing(
+        &self,
+        tenant_id: &str,
+        platform: Platform,
+        interval_ms: Option<i64>,
+    ) -> StoreResult<bool> {
+        let exists = sqlx::query(&self.q("SELECT id FROM tenants WHERE id = $1"))
+            .bind(tenant_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        match interval_ms {
+            Some(ms) => {
+                sqlx::query(&self.q(
+                    "INSERT INTO tenant_pacing (tenant_id, platform, interval_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id, platform) DO UPDATE SET interval_ms = excluded.interval_ms",
+                ))
+                .bind(tenant_id)
+                .bind(platform.as_str())
+                .bind(ms.max(0))
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    &self.q("DELETE FROM tenant_pacing WHERE tenant_id = $1 AND platform = $2"),
+                )
+                .bind(tenant_id)
+                .bind(platform.as_str())
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(true)
     }
 
     async fn report_progress(
