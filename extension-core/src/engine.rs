@@ -319,6 +319,16 @@ pub struct EngineState {
     pub outcome: Option<Outcome>,
 }
 
+/// The engine variable holding a failure's known wait, in seconds.
+pub const RETRY_AFTER_VAR: &str = "details.retryAfter";
+
+/// The details a failed job's ack carries: `retryAfter` (seconds) when the
+/// platform said how long to wait.
+pub fn failure_details(state: &EngineState) -> Option<serde_json::Value> {
+    let secs: u64 = state.vars.get(RETRY_AFTER_VAR)?.parse().ok()?;
+    Some(serde_json::json!({ "retryAfter": secs }))
+}
+
 /// Where a failed job stopped, as the engine knows it: the pack version,
 /// the step and its action, the page URL last seen, the fallbacks that were
 /// needed and the selectors of every target the step looked for. The worker
@@ -579,6 +589,13 @@ impl<'a> Run<'a> {
         Command::Finish { outcome }
     }
 
+    /// Keeps a known wait (seconds) for the failure's `details.retryAfter`.
+    fn note_retry_after(&mut self, seconds: Option<u64>) {
+        if let Some(s) = seconds {
+            self.st.vars.insert(RETRY_AFTER_VAR.into(), s.to_string());
+        }
+    }
+
     fn fail(&mut self, f: Failure) -> Command {
         let outcome = match f {
             Failure::Named(code, message) => Outcome::Failed { code, message },
@@ -603,7 +620,14 @@ impl<'a> Run<'a> {
                 Some(i) => self.enter(i),
                 None => self.unexpected("jump"),
             },
-            Then::Fail { code, message } => self.fail(Failure::Named(*code, message.clone())),
+            Then::Fail {
+                code,
+                message,
+                retry_after_seconds,
+            } => {
+                self.note_retry_after(*retry_after_seconds);
+                self.fail(Failure::Named(*code, message.clone()))
+            }
         }
     }
 
@@ -994,6 +1018,7 @@ impl<'a> Run<'a> {
             return self.then(&b.then.clone());
         }
         if let Some(s) = index('g').and_then(|i| self.pack.signals.get(i)) {
+            self.note_retry_after(s.retry_after_seconds);
             return self.fail(Failure::Named(s.code, s.message.clone()));
         }
         self.unexpected(&format!("wait result {key:?}"))

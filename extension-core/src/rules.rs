@@ -973,6 +973,7 @@ mod tests {
                 "maxGifBytes": 15_728_640,
                 "maxVideoBytes": 536_870_912,
                 "takesPlatformPayload": false,
+                "minPostIntervalMs": 60_000,
             })
         );
         let all = serde_json::to_value(all_rules()).unwrap();

@@ -458,6 +458,19 @@ fn rate_limit_and_duplicate_toasts_after_the_click_keep_their_codes() {
     // The pack's rate-limit signal is g2.
     let c = d.reply(json!({"ok": true, "url": COMPOSE, "matched": "g2"}));
     assert_eq!(failed_code(&c), JobErrorCode::RateLimited);
+    // X's notice names no wait: no retryAfter.
+    assert_eq!(extension_core::engine::failure_details(&d.state), None);
+
+    // A pack whose rate-limit signal knows the wait reports it.
+    let mut d = up_to_click("hi");
+    d.pack.signals[2].retry_after_seconds = Some(3600);
+    d.reply(json!({"ok": true, "url": COMPOSE, "found": true}));
+    let c = d.reply(json!({"ok": true, "url": COMPOSE, "matched": "g2"}));
+    assert_eq!(failed_code(&c), JobErrorCode::RateLimited);
+    assert_eq!(
+        extension_core::engine::failure_details(&d.state),
+        Some(json!({"retryAfter": 3600}))
+    );
 
     let mut d = up_to_click("hi");
     d.reply(json!({"ok": true, "url": COMPOSE, "found": true}));

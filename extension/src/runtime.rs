@@ -899,6 +899,7 @@ async fn finish<H: Host>(
     let mut ack = outcome.ack(&job_id, Some(&inflight.pack_version));
     if let (Some(ack), Outcome::Failed { .. }) = (ack.as_mut(), &outcome) {
         ack.diagnostic = Some(failure_diagnostic(h, inflight).await);
+        ack.details = extension_core::engine::failure_details(&inflight.state);
     }
     if let Some(ack) = ack {
         let token = settings(h).await?.token.ok_or(RuntimeError::NotPaired)?;
