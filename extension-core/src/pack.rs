@@ -20,6 +20,18 @@ use crate::{JobErrorCode, JobType, Platform};
 /// The X (x.com / twitter.com) pack as shipped.
 pub const X_PACK_JSON: &str = include_str!("packs/x.json");
 
+/// The LinkedIn (www.linkedin.com) pack as shipped.
+pub const LINKEDIN_PACK_JSON: &str = include_str!("packs/linkedin.json");
+
+/// The Facebook (www.facebook.com) pack as shipped.
+pub const FACEBOOK_PACK_JSON: &str = include_str!("packs/facebook.json");
+
+/// The Instagram (www.instagram.com) pack as shipped.
+pub const INSTAGRAM_PACK_JSON: &str = include_str!("packs/instagram.json");
+
+/// The TikTok (www.tiktok.com, TikTok Studio) pack as shipped.
+pub const TIKTOK_PACK_JSON: &str = include_str!("packs/tiktok.json");
+
 /// Default time a step waits for its target, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
@@ -119,6 +131,10 @@ pub struct Signal {
     pub when: Vec<Condition>,
     pub code: JobErrorCode,
     pub message: String,
+    /// When the platform says how long to wait (a rate limit), the seconds
+    /// reported as `details.retryAfter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
 }
 
 /// What happens after a wait branch matched, a step failed, or a wait timed
@@ -130,8 +146,15 @@ pub enum Then {
     Next,
     /// Jump to the step with this id.
     Goto(String),
-    /// End the job as failed.
-    Fail { code: JobErrorCode, message: String },
+    /// End the job as failed (`retryAfterSeconds`: reported as
+    /// `details.retryAfter`, for rate limits whose wait is known).
+    #[serde(rename_all = "camelCase")]
+    Fail {
+        code: JobErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_seconds: Option<u64>,
+    },
 }
 
 /// When a step runs at all.
@@ -286,6 +309,10 @@ impl Pack {
     pub fn builtin(platform: Platform) -> Option<Pack> {
         let json = match platform {
             Platform::X => X_PACK_JSON,
+            Platform::Linkedin => LINKEDIN_PACK_JSON,
+            Platform::Facebook => FACEBOOK_PACK_JSON,
+            Platform::Instagram => INSTAGRAM_PACK_JSON,
+            Platform::Tiktok => TIKTOK_PACK_JSON,
             _ => return None,
         };
         Some(Pack::from_json(json).expect("built-in packs are valid (tested)"))
@@ -509,6 +536,170 @@ mod tests {
         assert!(submit
             .iter()
             .any(|c| c.ends_with(r#"[data-testid="tweetButton"]"#)));
+        let flow = pack.flow(JobType::Post).unwrap();
+        assert_eq!(flow.steps.iter().filter(|s| s.is_submit()).count(), 1);
+        let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
+        assert!(codes.contains(&JobErrorCode::NotLoggedIn));
+        assert!(codes.contains(&JobErrorCode::RateLimited));
+    }
+
+    #[test]
+    fn linkedin_pack_is_valid_and_has_the_documented_selectors() {
+        let pack = Pack::builtin(Platform::Linkedin).unwrap();
+        assert_eq!(pack.platform, Platform::Linkedin);
+        assert!(pack.matches_url("https://www.linkedin.com/feed/"));
+        assert!(pack.matches_url("https://linkedin.com/feed/"));
+        assert!(!pack.matches_url("https://x.com/home"));
+        let css = |t: &str| -> Vec<String> {
+            pack.target(t)
+                .unwrap()
+                .0
+                .iter()
+                .filter_map(|l| l.css.clone())
+                .collect()
+        };
+        // All three composer generations: classic Quill (also inside the
+        // #interop-outlet shadow root, which the agent pierces) and SDUI Tiptap.
+        let editor = css("editor");
+        assert!(editor
+            .iter()
+            .any(|c| c == r#"div.ql-editor[contenteditable="true"]"#));
+        assert!(editor.iter().any(|c| c.contains("ShareBox_textEditor")));
+        assert!(editor.iter().any(|c| c.contains(".ProseMirror")));
+        assert!(css("submit")
+            .iter()
+            .any(|c| c == "button.share-actions__primary-action"));
+        assert!(css("launcher")
+            .iter()
+            .any(|c| c.contains("draft-text-replaceable-component")));
+        assert!(css("fileInput")
+            .iter()
+            .any(|c| c == "#media-editor-file-selector__file-input"));
+        assert!(css("toastPostLink")
+            .iter()
+            .any(|c| c.contains("urn:li:activity:")));
+        let flow = pack.flow(JobType::Post).unwrap();
+        assert_eq!(flow.steps.iter().filter(|s| s.is_submit()).count(), 1);
+        let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
+        assert!(codes.contains(&JobErrorCode::NotLoggedIn));
+        assert!(codes.contains(&JobErrorCode::RateLimited));
+    }
+
+    #[test]
+    fn facebook_pack_is_valid_and_has_the_documented_selectors() {
+        let pack = Pack::builtin(Platform::Facebook).unwrap();
+        assert_eq!(pack.platform, Platform::Facebook);
+        assert!(pack.matches_url("https://www.facebook.com/"));
+        assert!(pack.matches_url("https://www.facebook.com/groups/1577315533418837/"));
+        assert!(!pack.matches_url("https://x.com/home"));
+        let css = |t: &str| -> Vec<String> {
+            pack.target(t)
+                .unwrap()
+                .0
+                .iter()
+                .filter_map(|l| l.css.clone())
+                .collect()
+        };
+        // Lexical editor, div[role=button] Post control (with locale
+        // variants), the file input by its accept prefix.
+        assert!(css("editor")
+            .iter()
+            .any(|c| c.contains(r#"[data-lexical-editor="true"]"#)
+                && c.contains(r#"[role="textbox"]"#)
+                && c.contains(r#"[contenteditable="true"]"#)));
+        let submit = css("submit");
+        assert!(submit
+            .iter()
+            .any(|c| c.contains(r#"div[aria-label="Post"][role="button"]"#)));
+        for label in ["发帖", "發佈", "Đăng", "Publier"] {
+            assert!(submit.iter().any(|c| c.contains(label)), "{label}");
+        }
+        assert!(css("fileInput")
+            .iter()
+            .any(|c| c.contains(r#"accept^="image/*,image/heif,image/heic,video/*"#)));
+        assert!(css("composerOpener")
+            .iter()
+            .any(|c| c.contains(r#"div[aria-label="Create a post"]"#)));
+        let flow = pack.flow(JobType::Post).unwrap();
+        assert_eq!(flow.steps.iter().filter(|s| s.is_submit()).count(), 1);
+        let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
+        assert!(codes.contains(&JobErrorCode::NotLoggedIn));
+        assert!(codes.contains(&JobErrorCode::RateLimited));
+    }
+
+    #[test]
+    fn tiktok_pack_is_valid_and_has_the_documented_selectors() {
+        let pack = Pack::builtin(Platform::Tiktok).unwrap();
+        assert_eq!(pack.platform, Platform::Tiktok);
+        assert!(pack.matches_url("https://www.tiktok.com/tiktokstudio/upload?lang=en"));
+        assert!(pack.matches_url("https://www.tiktok.com/creator-center/upload"));
+        assert!(!pack.matches_url("https://x.com/home"));
+        let css = |t: &str| -> Vec<String> {
+            pack.target(t)
+                .unwrap()
+                .0
+                .iter()
+                .filter_map(|l| l.css.clone())
+                .collect()
+        };
+        // Draft.js caption, the hidden video input, the data-e2e Post button,
+        // the "Post now" confirmation and the content page's post table.
+        assert!(css("editor")
+            .iter()
+            .any(|c| c.starts_with("div.public-DraftEditor-content")));
+        assert_eq!(
+            css("fileInput")[0],
+            r#"input[type="file"][accept="video/*"]"#
+        );
+        assert_eq!(css("submit")[0], r#"button[data-e2e="post_video_button"]"#);
+        assert!(css("postNow")
+            .iter()
+            .any(|c| c.contains("common-modal-confirm-modal")));
+        assert!(css("firstPostLink")
+            .iter()
+            .any(|c| c.contains("components_PostInfoCell_Container")));
+        let flow = pack.flow(JobType::Post).unwrap();
+        assert_eq!(flow.steps.iter().filter(|s| s.is_submit()).count(), 1);
+        // The caption is only typed after the upload finished (TikTok
+        // pre-fills it with the file name meanwhile).
+        let at = |id: &str| flow.steps.iter().position(|s| s.id == id).unwrap();
+        assert!(at("uploadDone") < at("text"));
+        let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
+        assert!(codes.contains(&JobErrorCode::NotLoggedIn));
+        assert!(codes.contains(&JobErrorCode::RateLimited));
+    }
+
+    #[test]
+    fn instagram_pack_is_valid_and_has_the_documented_selectors() {
+        let pack = Pack::builtin(Platform::Instagram).unwrap();
+        assert_eq!(pack.platform, Platform::Instagram);
+        assert!(pack.matches_url("https://www.instagram.com/"));
+        assert!(pack.matches_url("https://instagram.com/claw.test/"));
+        assert!(!pack.matches_url("https://www.facebook.com/"));
+        let css = |t: &str| -> Vec<String> {
+            pack.target(t)
+                .unwrap()
+                .0
+                .iter()
+                .filter_map(|l| l.css.clone())
+                .collect()
+        };
+        assert!(css("newPost")
+            .iter()
+            .any(|c| c == r#"svg[aria-label="New post"]"#));
+        assert!(css("postMenuItem")
+            .iter()
+            .any(|c| c == r#"svg[aria-label="Post"]"#));
+        assert!(css("caption").iter().any(|c| c
+            .contains(r#"[data-lexical-editor="true"][aria-placeholder*="Write a caption"]"#)));
+        assert!(css("fileInput")
+            .iter()
+            .any(|c| c.starts_with(r#"div[role="dialog"] input[type="file"]"#)));
+        assert!(css("newestGridPost")
+            .iter()
+            .any(|c| c.starts_with(r#"main a[role="link"][href*="/p/"]"#)));
+        let share = pack.target("shareButton").unwrap();
+        assert!(share.0.iter().any(|l| l.name.as_deref() == Some("Share")));
         let flow = pack.flow(JobType::Post).unwrap();
         assert_eq!(flow.steps.iter().filter(|s| s.is_submit()).count(), 1);
         let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
