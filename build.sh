@@ -120,6 +120,10 @@ cmd_test() {
   cargo clippy --workspace --all-targets -- -D warnings
   ensure_chromium
   local failed=()
+  # Everything at once, with the features the tests use, so the binaries the
+  # end-to-end run needs (server, runner) come out of this one build.
+  log "Building the workspace (debug, all targets)"
+  cargo build --workspace --all-targets
   log "Running the workspace tests"
   cargo test --workspace --no-fail-fast -- "${skip[@]}" || failed+=("workspace tests")
   log "Running the extension's tests in headless Chromium"
@@ -127,8 +131,7 @@ cmd_test() {
   log "Building the extension (dist/extension)"
   if "$ROOT/scripts/build-extension.sh"; then
     log "Running the end-to-end scenarios and the worker-restart check"
-    # Debug builds: the workspace tests built them already.
-    cargo build -p clawpost-server -p clawpost-e2e
+    # The debug binaries of the workspace build above.
     local bin=${CARGO_TARGET_DIR:-$ROOT/target}/debug
     "$bin/clawpost-e2e" --root "$ROOT" --server-bin "$bin/clawpost-server" || failed+=("end-to-end scenarios")
   else
