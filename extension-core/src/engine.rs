@@ -412,10 +412,49 @@ pub fn job_vars(job: &LeasedJob) -> BTreeMap<String, String> {
         .find(|l| !l.is_empty())
         .unwrap_or("");
     let start: String = first.chars().take(40).collect();
-    BTreeMap::from([
+    let mut vars = BTreeMap::from([
         ("text".to_string(), job.text.clone()),
         ("textStart".to_string(), start.trim_end().to_string()),
-    ])
+    ]);
+    if let Some(p) = &job.platform_payload {
+        let id = p
+            .group_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let url = p
+            .group_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if let Some(id) = id {
+            vars.insert("groupId".into(), id.to_string());
+        }
+        if let Some(url) = url {
+            vars.insert("groupUrl".into(), url.to_string());
+        }
+        // The group's page: its URL as given, else built from the id.
+        let page = url.map(str::to_string).or_else(|| {
+            id.map(|id| {
+                let safe: String = id
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                    .collect();
+                format!("https://www.facebook.com/groups/{safe}/")
+            })
+        });
+        if let Some(page) = page {
+            vars.insert("groupPageUrl".into(), page);
+        }
+    }
+    vars
+}
+
+/// Whether a job names a group.
+fn names_group(job: &LeasedJob) -> bool {
+    job.platform_payload
+        .as_ref()
+        .is_some_and(|p| p.names_group())
 }
 
 /// Replaces `{name}` placeholders; `None` when one has no value.
@@ -506,6 +545,18 @@ impl<'a> Run<'a> {
                     url,
                     ..EngineState::default()
                 };
+                // A job for a group must never land on the user's own feed:
+                // only a flow that handles groups may run it.
+                let handles_groups = self
+                    .pack
+                    .flow(self.job.job_type)
+                    .is_some_and(|f| f.steps.iter().any(|s| s.only_if == Some(Guard::HasGroup)));
+                if self.job.job_type == JobType::Post && names_group(self.job) && !handles_groups {
+                    return self.fail(Failure::Named(
+                        JobErrorCode::UnknownError,
+                        format!("{}: this extension cannot post to groups yet.", self.name()),
+                    ));
+                }
                 self.enter(0)
             }
             Observation::Restarted { url } => self.restart(url),
@@ -703,9 +754,19 @@ impl<'a> Run<'a> {
             let skip = match step.only_if {
                 Some(Guard::HasMedia) => !self.has_media(),
                 Some(Guard::NoMedia) => self.has_media(),
+                Some(Guard::HasGroup) => !names_group(self.job),
+                Some(Guard::NoGroup) => names_group(self.job),
                 None => false,
             };
             if skip {
+                i += 1;
+                continue;
+            }
+            if let Action::Set { into, value } = &step.action {
+                let Some(v) = interpolate(value, &self.vars()) else {
+                    return self.missing_target(step);
+                };
+                self.st.vars.insert(into.clone(), v);
                 i += 1;
                 continue;
             }
@@ -812,6 +873,8 @@ impl<'a> Run<'a> {
                 what: read.clone(),
                 timeout_ms,
             }),
+            // Handled by `enter`, which never stops on it.
+            Action::Set { .. } => self.unexpected("set step"),
             Action::Done => self.done(),
         }
     }
@@ -1002,7 +1065,9 @@ impl<'a> Run<'a> {
                     None => self.step_failed(step, what(target)),
                 }
             }
-            Action::Navigate { .. } | Action::Done => self.unexpected("agent reply"),
+            Action::Navigate { .. } | Action::Set { .. } | Action::Done => {
+                self.unexpected("agent reply")
+            }
         }
     }
 

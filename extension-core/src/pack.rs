@@ -165,6 +165,11 @@ pub enum Guard {
     HasMedia,
     /// Only for jobs without media.
     NoMedia,
+    /// Only for jobs that name a group (`platformPayload.groupId` or
+    /// `groupUrl`; Facebook).
+    HasGroup,
+    /// Only for jobs that name no group.
+    NoGroup,
 }
 
 /// One alternative of a wait: when all its conditions hold, do `then`.
@@ -237,6 +242,11 @@ pub enum Action {
         #[serde(default)]
         shape: Shape,
     },
+    /// Store `value` (may use `{var}` placeholders, e.g. `{groupPageUrl}`)
+    /// in the variable `into` (`postUrl`, or `details.<key>`), e.g. a
+    /// `details.buttonState` decided by which branch matched.
+    #[serde(rename_all = "camelCase")]
+    Set { into: String, value: String },
     /// End the flow: success when the flow captured what the job needs.
     Done,
 }
@@ -274,7 +284,10 @@ impl Step {
             | Action::AttachFiles { target }
             | Action::DismissOverlay { target }
             | Action::Extract { target, .. } => Some(target),
-            Action::Navigate { .. } | Action::WaitFor { .. } | Action::Check { .. } => None,
+            Action::Navigate { .. }
+            | Action::WaitFor { .. }
+            | Action::Check { .. }
+            | Action::Set { .. } => None,
             Action::Done => None,
         }
     }
@@ -313,7 +326,6 @@ impl Pack {
             Platform::Facebook => FACEBOOK_PACK_JSON,
             Platform::Instagram => INSTAGRAM_PACK_JSON,
             Platform::Tiktok => TIKTOK_PACK_JSON,
-            _ => return None,
         };
         Some(Pack::from_json(json).expect("built-in packs are valid (tested)"))
     }
@@ -441,6 +453,17 @@ impl Pack {
                 }
                 Action::Extract { into, .. } if into.trim().is_empty() => {
                     return err(format!("step {:?} extracts into nothing", s.id));
+                }
+                Action::Set { into, .. }
+                    if into != "postUrl"
+                        && into
+                            .strip_prefix("details.")
+                            .is_none_or(|k| k.trim().is_empty()) =>
+                {
+                    return err(format!(
+                        "step {:?} sets {into:?}: only postUrl or details.<key>",
+                        s.id
+                    ));
                 }
                 _ => {}
             }
@@ -625,6 +648,93 @@ mod tests {
         let codes: Vec<_> = pack.signals.iter().map(|s| s.code).collect();
         assert!(codes.contains(&JobErrorCode::NotLoggedIn));
         assert!(codes.contains(&JobErrorCode::RateLimited));
+
+        // Groups: the documented membership selectors and group composer.
+        assert!(css("joinButton")
+            .iter()
+            .any(|c| c.contains(r#"[aria-label="Join group"]"#)));
+        assert!(css("requestedButton")
+            .iter()
+            .any(|c| c.contains(r#"[aria-label="Cancel request"]"#)));
+        assert!(css("groupComposerOpener")
+            .iter()
+            .any(|c| c.starts_with(r#"div[data-pagelet="GroupInlineComposer"]"#)));
+        // "Joined" must never count as a Join button.
+        assert!(css("joinButton")
+            .iter()
+            .filter(|c| c.contains("*=\"Join\""))
+            .all(|c| c.contains("Joined")));
+
+        // The post flow handles groups: group steps are guarded, the
+        // membership check fails with group_not_approved before anything is
+        // typed, and a post awaiting approval ends on the group's page.
+        let steps = &flow.steps;
+        let at = |id: &str| steps.iter().position(|s| s.id == id).unwrap();
+        let guard = |id: &str| steps[at(id)].only_if;
+        assert_eq!(guard("open"), Some(Guard::NoGroup));
+        assert_eq!(guard("groupOpen"), Some(Guard::HasGroup));
+        assert_eq!(guard("groupState"), Some(Guard::HasGroup));
+        assert!(at("groupState") < at("text") && at("groupCompose") < at("submit"));
+        let json = serde_json::to_value(&pack).unwrap();
+        let flows = json["flows"].as_array().unwrap();
+        let step_json = |job: &str, id: &str| -> serde_json::Value {
+            let f = flows.iter().find(|f| f["jobType"] == job).unwrap();
+            let steps = f["steps"].as_array().unwrap();
+            steps.iter().find(|s| s["id"] == id).unwrap().clone()
+        };
+        let group_state = step_json("post", "groupState").to_string();
+        assert_eq!(group_state.matches("group_not_approved").count(), 3);
+        assert_eq!(step_json("post", "groupOpen")["url"], "{groupPageUrl}");
+        let pending = step_json("post", "pending");
+        assert_eq!(
+            (&pending["action"], &pending["into"], &pending["value"]),
+            (
+                &serde_json::json!("set"),
+                &serde_json::json!("details.approval"),
+                &serde_json::json!("pending")
+            )
+        );
+        assert_eq!(step_json("post", "pendingUrl")["value"], "{groupPageUrl}");
+        assert!(step_json("post", "confirm")
+            .to_string()
+            .contains(r#""goto":"pending""#));
+
+        // Status and join end with details.buttonState.
+        for (job, job_type, states) in [
+            (
+                "facebook_group_status",
+                JobType::FacebookGroupStatus,
+                &["joined", "requested", "not_member"][..],
+            ),
+            (
+                "facebook_group_join",
+                JobType::FacebookGroupJoin,
+                &["joined", "requested"][..],
+            ),
+        ] {
+            let f = pack.flow(job_type).unwrap();
+            let text = serde_json::to_string(f).unwrap();
+            assert!(text.contains("{groupPageUrl}"), "{job}");
+            for state in states {
+                assert!(
+                    f.steps.iter().any(|s| matches!(&s.action,
+                        Action::Set { into, value } if into == "details.buttonState" && value == state)),
+                    "{job}: {state}"
+                );
+            }
+            assert!(step_json(job, "open")["url"] == "{groupPageUrl}");
+        }
+        let join = pack.flow(JobType::FacebookGroupJoin).unwrap();
+        let submits: Vec<_> = join.steps.iter().filter(|s| s.is_submit()).collect();
+        assert_eq!(submits.len(), 1);
+        assert_eq!(submits[0].target(), Some("joinButton"));
+        assert!(join.steps.iter().any(|s| s.target() == Some("joinAnyway")));
+        assert!(!pack
+            .flow(JobType::FacebookGroupStatus)
+            .unwrap()
+            .steps
+            .iter()
+            .any(|s| s.is_submit() || matches!(s.action, Action::Click { .. })));
     }
 
     #[test]
@@ -690,8 +800,10 @@ mod tests {
         assert!(css("postMenuItem")
             .iter()
             .any(|c| c == r#"svg[aria-label="Post"]"#));
-        assert!(css("caption").iter().any(|c| c
-            .contains(r#"[data-lexical-editor="true"][aria-placeholder*="Write a caption"]"#)));
+        assert!(css("caption")
+            .iter()
+            .any(|c| c
+                .contains(r#"[data-lexical-editor="true"][aria-placeholder*="Write a caption"]"#)));
         assert!(css("fileInput")
             .iter()
             .any(|c| c.starts_with(r#"div[role="dialog"] input[type="file"]"#)));

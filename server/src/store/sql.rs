@@ -541,9 +541,9 @@ impl Store for SqlStore {
                  SELECT 1 FROM jobs p WHERE p.tenant_id = j.tenant_id AND p.platform = j.platform \
                  AND p.job_type = 'post' AND p.submitting_at IS NOT NULL \
                  AND p.submitting_at > $3 - ({interval}) * (1000 + (j.created_at % 1000) / 5) / 1000)) \
-               ORDER BY {order} LIMIT 1 {lock}) \
+               ORDER BY j.{order} LIMIT 1 {lock}) \
              RETURNING {JOB_COLS}",
-            order = format!("j.{}", self.dialect.queue_order()),
+            order = self.dialect.queue_order(),
             lock = self.dialect.skip_locked(),
         );
         let row = sqlx::query(&self.q(&sql))

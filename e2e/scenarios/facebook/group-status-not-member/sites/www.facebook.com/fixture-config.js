@@ -1,0 +1,15 @@
+// Settings for the shared Facebook fixture (see e2e/fixtures/www.facebook.com/fb-app.js).
+window.CLAW_FB_FIXTURE = {
+  "loggedIn": true,
+  "submit": "ok",
+  "groups": {
+    "1577315533418837": {
+      "slug": "clawtesters",
+      "name": "Claw Testers",
+      "membership": "not_member",
+      "privacy": "private",
+      "postApproval": false,
+      "joinApproval": false
+    }
+  }
+};

@@ -1,0 +1,7 @@
+// Settings for the shared TikTok fixture (see e2e/fixtures/www.tiktok.com/tt-app.js).
+window.CLAW_TT_FIXTURE = {
+  "loggedIn": true,
+  "overlays": ["contentCheck"],
+  "unknownOverlay": true,
+  "uploadMs": 1500
+};
