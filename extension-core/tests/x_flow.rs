@@ -452,7 +452,7 @@ fn restart_while_reporting_submitting_starts_over_and_clicks_once() {
 }
 
 #[test]
-fn rate_limit_and_duplicate_toasts_after_the_click_keep_their_codes() {
+fn rate_limits_fail_and_duplicates_count_as_already_posted() {
     let mut d = up_to_click("hi");
     d.reply(json!({"ok": true, "url": COMPOSE, "found": true}));
     // The pack's rate-limit signal is g2.
@@ -472,16 +472,57 @@ fn rate_limit_and_duplicate_toasts_after_the_click_keep_their_codes() {
         Some(json!({"retryAfter": 3600}))
     );
 
+    // "You already said that": the earlier post went out; the job succeeds
+    // with that post's URL from the profile, and nothing is clicked again.
     let mut d = up_to_click("hi");
     d.reply(json!({"ok": true, "url": COMPOSE, "found": true}));
     let c = d.reply(json!({"ok": true, "url": COMPOSE, "matched": "s1"}));
+    match &c {
+        Command::Agent {
+            command: AgentCommand::Read { target, .. },
+        } => assert!(target.0[0].css.as_deref().unwrap().contains("Profile_Link")),
+        other => panic!("{other:?}"),
+    }
+    let profile = "https://x.com/clawtest";
+    let c = d.reply(json!({"ok": true, "url": COMPOSE, "found": true, "value": profile}));
+    assert_eq!(
+        c,
+        Command::Navigate {
+            url: profile.into(),
+            timeout_ms: 30_000
+        }
+    );
+    d.feed(Observation::Navigated {
+        url: profile.into(),
+    });
+    let earlier = "https://x.com/clawtest/status/1790000000000000077";
+    let c = d.reply(json!({"ok": true, "url": profile, "found": true, "value": earlier}));
     match outcome(&c) {
-        Outcome::Failed { code, message } => {
-            assert_eq!(*code, JobErrorCode::UnknownError);
-            assert!(message.contains("duplicate"), "{message}");
+        Outcome::Succeeded { post_url, details } => {
+            assert_eq!(post_url.as_deref(), Some(earlier));
+            assert_eq!(details, &Some(json!({"alreadyPosted": "true"})));
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(d.submit_clicks(), 1);
+
+    // Without the earlier post on the profile, it fails — still no retry.
+    let mut d = up_to_click("hi");
+    d.reply(json!({"ok": true, "url": COMPOSE, "found": true}));
+    d.reply(json!({"ok": true, "url": COMPOSE, "matched": "s1"}));
+    d.reply(json!({"ok": true, "url": COMPOSE, "found": true, "value": profile}));
+    d.feed(Observation::Navigated {
+        url: profile.into(),
+    });
+    let c = d.reply(json!({"ok": true, "url": profile, "found": false}));
+    match outcome(&c) {
+        Outcome::Failed { code, message } => {
+            assert_eq!(*code, JobErrorCode::UnknownError);
+            assert!(message.contains("already posted"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(d.submit_clicks(), 1);
 }
 
 #[test]

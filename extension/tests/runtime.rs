@@ -414,7 +414,12 @@ fn a_text_job_posts_once_acks_with_the_post_url_and_closes_its_tab() {
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0]["status"], "succeeded");
     assert_eq!(acks[0]["postUrl"], POST_URL);
-    assert_eq!(acks[0]["packVersion"], "x-2026.07.1");
+    assert_eq!(
+        acks[0]["packVersion"],
+        extension_core::pack::Pack::builtin(extension_core::Platform::X)
+            .unwrap()
+            .version
+    );
     // submitting was reported before the click (the only progress here).
     let progress = h.requests("/v1/extension/progress");
     assert_eq!(progress, [json!({"jobId": "job-1", "stage": "submitting"})]);
