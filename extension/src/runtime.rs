@@ -458,10 +458,7 @@ async fn resume_pack<H: Host>(h: &H, platform: Platform, version: &str) -> Optio
         })
         .cloned()
         .or_else(|| Pack::builtin(platform).filter(|p| p.version == version));
-    match same {
-        Some(p) => Some(p),
-        None => PackSet::pack_for(stored.as_ref(), platform),
-    }
+    same.or_else(|| PackSet::pack_for(stored.as_ref(), platform))
 }
 
 /// Fetches the server's selector packs (`GET /v1/extension/selectors`) and
@@ -860,9 +857,6 @@ async fn attach_media<H: Host>(
     }
 }
 
-/// Acks the outcome, closes the tab the worker opened, records the job for
-/// the popup and forgets it. On a network error the job stays in flight
-/// (with its outcome) and the ack is retried by the next [`drain`].
 /// The most lines of page outline a diagnostic carries.
 const OUTLINE_NODES: u32 = 150;
 
@@ -890,6 +884,9 @@ async fn failure_diagnostic<H: Host>(h: &H, inflight: &Inflight) -> Value {
     d
 }
 
+/// Acks the outcome, closes the tab the worker opened, records the job for
+/// the popup and forgets it. On a network error the job stays in flight
+/// (with its outcome) and the ack is retried by the next [`drain`].
 async fn finish<H: Host>(
     h: &H,
     inflight: &mut Inflight,

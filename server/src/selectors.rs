@@ -12,11 +12,8 @@ use sha2::{Digest, Sha256};
 
 /// A set of packs with its version and content hash.
 pub fn set_of(mut packs: Vec<Pack>) -> PackSet {
-    packs.sort_by_key(|p| {
-        extension_core::Platform::ALL
-            .iter()
-            .position(|q| *q == p.platform)
-    });
+    // Platform order (`Platform`'s `Ord` is its declaration order).
+    packs.sort_by_key(|p| p.platform);
     let json = serde_json::to_vec(&packs).expect("packs serialize");
     PackSet {
         version: PackSet::version_of(&packs),
