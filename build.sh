@@ -4,7 +4,7 @@
 #   ./build.sh run [SERVER ARGS...]   build, then start the server on the embedded SQLite default
 #   ./build.sh test [--no-postgres]   install what the tests need, then run every test
 #   ./build.sh build                  build the server (release) and the extension (dist/extension)
-#   ./build.sh e2e [DIR...]           run end-to-end scenarios (see shared spec)
+#   ./build.sh e2e [--headed] [DIR...]  run end-to-end scenarios (see shared spec; --headed: under Xvfb)
 #   ./build.sh help
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -97,6 +97,39 @@ ensure_mcp_client() {
     || die "could not install the MCP SDK: pip install -r server/tests/mcp/requirements.txt"
 }
 
+# The end-to-end scenarios in CLAWPOST_E2E_SHARES (default 3) independent
+# runs side by side (each its own server, fixture server and Chromium; the
+# scenarios mostly wait on pages, so they share two cores well). Prints every
+# PASS/FAIL line and one total `N passed, M failed`.
+run_e2e_shares() {
+  local bin=$1 shares=${CLAWPOST_E2E_SHARES:-3} out="$ROOT/target/e2e"
+  mkdir -p "$out"
+  local pids=() i
+  for i in $(seq 1 "$shares"); do
+    "$bin/clawpost-e2e" --root "$ROOT" --server-bin "$bin/clawpost-server" --shard "$i/$shares" \
+      >"$out/share-$i.out" 2>"$out/share-$i.err" &
+    pids+=($!)
+  done
+  local status=0
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || status=1; done
+  local passed=0 failed=0 line
+  for i in $(seq 1 "$shares"); do
+    while IFS= read -r line; do
+      if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+      else
+        printf '%s\n' "$line"
+      fi
+    done <"$out/share-$i.out"
+    if grep -q '^FAIL' "$out/share-$i.out" || ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$out/share-$i.out"; then
+      printf -- '--- share %s of %s, stderr (last 40 lines; all in %s) ---\n' "$i" "$shares" "$out/share-$i.err"
+      tail -n 40 "$out/share-$i.err"
+    fi
+  done
+  echo "$passed passed, $failed failed"
+  return "$status"
+}
+
 cmd_test() {
   local no_postgres=0
   for arg in "$@"; do
@@ -133,7 +166,7 @@ cmd_test() {
     log "Running the end-to-end scenarios and the worker-restart check"
     # The debug binaries of the workspace build above.
     local bin=${CARGO_TARGET_DIR:-$ROOT/target}/debug
-    "$bin/clawpost-e2e" --root "$ROOT" --server-bin "$bin/clawpost-server" || failed+=("end-to-end scenarios")
+    run_e2e_shares "$bin" || failed+=("end-to-end scenarios")
   else
     failed+=("extension build")
   fi
@@ -156,7 +189,7 @@ main() {
     test) cmd_test "$@" ;;
     build) build_server; build_extension ;;
     e2e) cmd_e2e "$@" ;;
-    help|-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command: $cmd (try ./build.sh help)" ;;
   esac
 }

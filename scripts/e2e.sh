@@ -7,7 +7,9 @@
 # scripts/build-extension.sh when it is missing or older than its sources,
 # and runs every scenario under e2e/scenarios (or each DIR). The runner
 # installs Debian chromium/chromium-driver itself when they are missing.
-# Options: see `target/release/clawpost-e2e --help` (e.g. --no-worker-restart).
+# Options: see `target/release/clawpost-e2e --help` (e.g. --no-worker-restart,
+# --headed: Chromium with a window on its own Xvfb display, xvfb installed
+# with apt-get when missing, a user tab in front of the jobs' tabs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

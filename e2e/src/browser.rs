@@ -1,6 +1,7 @@
-//! Headless Debian Chromium with the unpacked extension loaded, driven over
-//! the DevTools protocol: install, launch, extension id, pairing, clearing
-//! the fixture origins, and the extension's service worker.
+//! Debian Chromium with the unpacked extension loaded, driven over the
+//! DevTools protocol: install, launch (headless, or headed on an Xvfb
+//! display with a user tab in front), extension id, pairing, clearing the
+//! fixture origins, and the extension's service worker.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -10,7 +11,9 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::cdp::{Cdp, Page};
 use crate::fixture::PLATFORM_HOSTS;
@@ -27,13 +30,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// The Chromium binary, installing Debian's `chromium` and `chromium-driver`
-/// with apt-get when it is missing.
-pub async fn ensure_chromium() -> anyhow::Result<PathBuf> {
-    if let Some(found) = on_path("chromium") {
-        return Ok(found);
-    }
-    eprintln!("e2e: installing chromium and chromium-driver with apt-get");
+/// Installs Debian packages with apt-get (non-interactive).
+async fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    eprintln!("e2e: installing {} with apt-get", packages.join(" "));
     let apt = |args: &[&str]| {
         let mut cmd = Command::new("apt-get");
         cmd.args(["-o", "DPkg::Lock::Timeout=600"])
@@ -45,14 +44,85 @@ pub async fn ensure_chromium() -> anyhow::Result<PathBuf> {
     };
     let update = apt(&["update"]).status().await.context("running apt-get")?;
     anyhow::ensure!(update.success(), "apt-get update failed");
-    let install = apt(&["install", "-y", "chromium", "chromium-driver"])
+    let install = apt(&[&["install", "-y"], packages].concat())
         .status()
         .await?;
     anyhow::ensure!(
         install.success(),
-        "apt-get install chromium chromium-driver failed"
+        "apt-get install {} failed",
+        packages.join(" ")
     );
+    Ok(())
+}
+
+/// The Chromium binary, installing Debian's `chromium` and `chromium-driver`
+/// with apt-get when it is missing.
+pub async fn ensure_chromium() -> anyhow::Result<PathBuf> {
+    if let Some(found) = on_path("chromium") {
+        return Ok(found);
+    }
+    apt_install(&["chromium", "chromium-driver"]).await?;
     on_path("chromium").context("chromium is still not on PATH after apt-get install")
+}
+
+/// The Xvfb binary, installing Debian's `xvfb` (Xvfb and xvfb-run) with
+/// apt-get when either is missing.
+pub async fn ensure_xvfb() -> anyhow::Result<PathBuf> {
+    if on_path("xvfb-run").is_none() || on_path("Xvfb").is_none() {
+        apt_install(&["xvfb"]).await?;
+    }
+    on_path("Xvfb").context("Xvfb is still not on PATH after apt-get install xvfb")
+}
+
+/// A virtual X display (Xvfb) for headed Chromium; stopped when dropped.
+pub struct VirtualDisplay {
+    _child: Child,
+    /// The display name for `DISPLAY`, e.g. `:0`.
+    pub name: String,
+}
+
+impl VirtualDisplay {
+    /// Starts Xvfb on the first free display number; ready when Xvfb writes
+    /// that number (`-displayfd`), so there is nothing to wait for after.
+    pub async fn start(log: &Path) -> anyhow::Result<VirtualDisplay> {
+        let xvfb = ensure_xvfb().await?;
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut child = Command::new(&xvfb)
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1920x1080x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", xvfb.display()))?;
+        let mut lines = BufReader::new(child.stdout.take().context("Xvfb stdout")?).lines();
+        let number = match tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+            Ok(Ok(Some(line))) => line.trim().parse::<u32>().ok(),
+            _ => None,
+        };
+        let Some(number) = number else {
+            bail!(
+                "Xvfb did not report a display within 30s; {}: {}",
+                log.display(),
+                log_tail(log)
+            );
+        };
+        // Keep reading so that Xvfb never writes into a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(VirtualDisplay {
+            _child: child,
+            name: format!(":{number}"),
+        })
+    }
 }
 
 /// The id Chromium gives an unpacked extension whose manifest has `key`:
@@ -91,7 +161,21 @@ pub fn log_tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(5)..].join(" | ")
 }
 
-/// A running headless Chromium.
+/// The page the user tab shows in headed mode: it counts the times it went
+/// to the background (`window.__userTabHidden`).
+const USER_TAB_HTML: &str = "<!doctype html><title>User tab</title>\
+<p>The user's own tab: it stays in front while the jobs run in the background.</p>\
+<script>window.__userTabHidden = 0; document.addEventListener('visibilitychange', () => \
+{ if (document.visibilityState === 'hidden') window.__userTabHidden++; });</script>";
+
+/// Whether `url` is a page on a fixture hostname.
+fn on_fixture(url: &str) -> bool {
+    PLATFORM_HOSTS
+        .iter()
+        .any(|h| url.starts_with(&format!("https://{h}/")))
+}
+
+/// A running Chromium.
 pub struct Browser {
     _child: Child,
     /// The browser-level DevTools connection.
@@ -99,14 +183,19 @@ pub struct Browser {
     /// A blank tab of the runner's own, for commands that need a page
     /// session (clearing storage and cookies).
     control: Page,
+    /// Headed mode: the tab a user would be looking at, kept in front so
+    /// that the job's tab is in the background.
+    user_tab: Option<Page>,
 }
 
 impl Browser {
     /// Launches Chromium with `extension` loaded (when given), every platform
-    /// hostname mapped to the fixture port, and its output in `log`.
+    /// hostname mapped to the fixture port, and its output in `log`:
+    /// headless, or headed on the X display `display` when given.
     pub async fn launch(
         chromium: &Path,
         extension: Option<&Path>,
+        display: Option<&str>,
         fixture_port: u16,
         profile: &Path,
         log: &Path,
@@ -117,8 +206,16 @@ impl Browser {
             .collect::<Vec<_>>()
             .join(", ");
         let mut cmd = Command::new(chromium);
+        match display {
+            // A real window: no flag that keeps background tabs running.
+            Some(display) => {
+                cmd.env("DISPLAY", display).env_remove("WAYLAND_DISPLAY");
+            }
+            None => {
+                cmd.arg("--headless=new");
+            }
+        }
         cmd.args([
-            "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
@@ -173,7 +270,104 @@ impl Browser {
             _child: child,
             cdp,
             control,
+            user_tab: None,
         })
+    }
+
+    /// Headed mode: opens the user tab (a page of its own, not on a fixture
+    /// host) and brings it to the front.
+    pub async fn open_user_tab(&mut self) -> anyhow::Result<()> {
+        let url = format!(
+            "data:text/html,{}",
+            percent_encoding::utf8_percent_encode(
+                USER_TAB_HTML,
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        );
+        let tab = self.cdp.open_page(&url).await?;
+        tab.wait_for(
+            "document.readyState === 'complete' && typeof window.__userTabHidden === 'number'",
+            Duration::from_secs(15),
+            "the user tab",
+        )
+        .await?;
+        self.user_tab = Some(tab);
+        self.bring_user_tab_to_front().await.map(|_| ())
+    }
+
+    /// Headed mode: makes the user tab the active tab of the focused window
+    /// and starts counting its trips to the background afresh. Returns
+    /// whether the page has focus (`document.hasFocus()`); `None` without a
+    /// user tab.
+    pub async fn bring_user_tab_to_front(&self) -> anyhow::Result<Option<bool>> {
+        let Some(tab) = &self.user_tab else {
+            return Ok(None);
+        };
+        self.cdp
+            .call(
+                None,
+                "Target.activateTarget",
+                json!({ "targetId": tab.target_id }),
+            )
+            .await?;
+        tab.call("Page.bringToFront", json!({})).await?;
+        let focus = tab
+            .wait_for(
+                "document.visibilityState === 'visible' && (window.__userTabHidden = 0, [document.hasFocus()])",
+                Duration::from_secs(15),
+                "the user tab in front",
+            )
+            .await?;
+        Ok(Some(focus[0].as_bool().unwrap_or(false)))
+    }
+
+    /// Headed mode: how the user tab fared since [`Browser::bring_user_tab_to_front`],
+    /// when it did not stay in front; `None` when it did (or without one).
+    pub async fn user_tab_left_front(&self) -> anyhow::Result<Option<String>> {
+        let Some(tab) = &self.user_tab else {
+            return Ok(None);
+        };
+        let seen = tab
+            .eval("[window.__userTabHidden, document.visibilityState]")
+            .await?;
+        let hidden = seen[0].as_u64().unwrap_or(0);
+        let state = seen[1].as_str().unwrap_or_default();
+        Ok((hidden > 0 || state != "visible").then(|| {
+            format!("the user tab went to the background {hidden} time(s) and is now {state}")
+        }))
+    }
+
+    /// Waits until no tab is on a fixture hostname (the extension closes its
+    /// job tab after the ack), following Chromium's target events; `false`
+    /// when `timeout` passes first.
+    pub async fn wait_fixture_tabs_closed(&self, timeout: Duration) -> anyhow::Result<bool> {
+        let mut events = self.cdp.events();
+        self.cdp
+            .call(
+                None,
+                "Target.setDiscoverTargets",
+                json!({ "discover": true }),
+            )
+            .await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let open =
+                self.cdp.targets().await?.iter().any(|t| {
+                    t["type"] == "page" && on_fixture(t["url"].as_str().unwrap_or_default())
+                });
+            if !open {
+                return Ok(true);
+            }
+            // The next change of any target (or a lagged stream) means look again.
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Err(_) | Ok(Err(RecvError::Closed)) => return Ok(false),
+                    Ok(Err(RecvError::Lagged(_))) => break,
+                    Ok(Ok(event)) if event.method.starts_with("Target.") => break,
+                    Ok(Ok(_)) => {}
+                }
+            }
+        }
     }
 
     /// Waits until the extension's service worker is running; returns its
@@ -266,11 +460,8 @@ impl Browser {
     pub async fn reset_fixture_origins(&self) -> anyhow::Result<()> {
         for target in self.cdp.targets().await? {
             let url = target["url"].as_str().unwrap_or_default();
-            let on_fixture = PLATFORM_HOSTS
-                .iter()
-                .any(|h| url.starts_with(&format!("https://{h}/")));
             if target["type"] == "page"
-                && on_fixture
+                && on_fixture(url)
                 && target["targetId"] != self.control.target_id
             {
                 if let Some(id) = target["targetId"].as_str() {

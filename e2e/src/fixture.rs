@@ -1,6 +1,7 @@
 //! The HTTPS fixture server: serves the running scenario's `sites/<hostname>/`
-//! under the platforms' real hostnames and keeps what the fixture pages record
-//! through `POST /__fixture/record`.
+//! under the platforms' real hostnames, answers the pages' API calls
+//! (`POST`/`PUT`/`PATCH` to a path with a file behind it get that file) and
+//! keeps what the fixture pages record through `POST /__fixture/record`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -72,6 +74,7 @@ impl Shared {
 pub struct Fixture {
     shared: Arc<Shared>,
     hits_tx: watch::Sender<u64>,
+    records_tx: watch::Sender<RecordsState>,
     /// The local port Chromium's host-resolver rules point at.
     pub port: u16,
 }
@@ -103,9 +106,11 @@ impl Fixture {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
 
         let (hits_tx, _) = watch::channel(0u64);
+        let (records_tx, _) = watch::channel(RecordsState::default());
         let app = Router::new().fallback(handle).with_state(AppState {
             shared: shared.clone(),
             hits_tx: hits_tx.clone(),
+            records_tx: records_tx.clone(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
@@ -132,6 +137,7 @@ impl Fixture {
         Ok(Fixture {
             shared,
             hits_tx,
+            records_tx,
             port,
         })
     }
@@ -147,6 +153,29 @@ impl Fixture {
     /// The records of the running scenario, in order.
     pub fn records(&self) -> Vec<Value> {
         self.shared.records.lock().expect("records lock").clone()
+    }
+
+    /// Waits until the running scenario holds at least `n` records or
+    /// `timeout` passes; returns the records either way.
+    #[cfg(test)]
+    pub async fn wait_records(&self, n: usize, timeout: std::time::Duration) -> Vec<Value> {
+        let mut rx = self.records_tx.subscribe();
+        let enough = async {
+            let records = &self.shared.records;
+            let _ = rx
+                .wait_for(|_| records.lock().expect("records lock").len() >= n)
+                .await;
+        };
+        let _ = tokio::time::timeout(timeout, enough).await;
+        self.records()
+    }
+
+    /// Waits until no record request is being received (one that has
+    /// arrived but is not stored yet); `false` when `timeout` passes first.
+    pub async fn wait_records_idle(&self, timeout: std::time::Duration) -> bool {
+        let mut rx = self.records_tx.subscribe();
+        let idle = async { rx.wait_for(|state| state.receiving == 0).await.is_ok() };
+        tokio::time::timeout(timeout, idle).await.unwrap_or(false)
     }
 
     /// Waits until a request arrives at or after `since` and returns it;
@@ -198,6 +227,38 @@ impl ResolvesServerCert for SiteCertResolver {
 struct AppState {
     shared: Arc<Shared>,
     hits_tx: watch::Sender<u64>,
+    records_tx: watch::Sender<RecordsState>,
+}
+
+/// The record endpoint's activity, watched by [`Fixture::wait_records_idle`]
+/// and [`Fixture::wait_records`].
+#[derive(Debug, Default, Clone, Copy)]
+struct RecordsState {
+    /// Record requests that arrived and are not stored (or refused) yet.
+    receiving: usize,
+}
+
+/// Counts one record request as being received until it is dropped, also
+/// when the connection goes away mid-body.
+struct Receiving(watch::Sender<RecordsState>);
+
+impl Receiving {
+    fn start(tx: &watch::Sender<RecordsState>) -> Receiving {
+        tx.send_modify(|s| s.receiving += 1);
+        Receiving(tx.clone())
+    }
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.0.send_modify(|s| s.receiving -= 1);
+    }
+}
+
+/// The methods a page calls the platform's API with: answered with the file
+/// at the path, never the single-page fallback.
+fn is_api_call(method: &Method) -> bool {
+    method == Method::POST || method == Method::PUT || method == Method::PATCH
 }
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
@@ -223,6 +284,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
         if req.method() != Method::POST {
             return StatusCode::METHOD_NOT_ALLOWED.into_response();
         }
+        let _receiving = Receiving::start(&state.records_tx);
         return match Multipart::from_request(req, &()).await {
             Ok(multipart) => match read_record(&host, multipart).await {
                 Ok(record) => {
@@ -239,10 +301,19 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
             Err(e) => (StatusCode::BAD_REQUEST, e.body_text()).into_response(),
         };
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    let file = if is_api_call(req.method()) {
+        // An API call: whatever the body says, the answer is the file.
+        // Nothing is recorded. The body is read to its end so that the
+        // connection stays usable.
+        let mut body = req.into_body().into_data_stream();
+        while let Some(Ok(_)) = body.next().await {}
+        resolve_existing(&dir, &path)
+    } else if req.method() == Method::GET || req.method() == Method::HEAD {
+        resolve_file(&dir, &path)
+    } else {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
-    }
-    match resolve_file(&dir, &path) {
+    };
+    match file {
         Some(file) => match tokio::fs::read(&file).await {
             Ok(bytes) => {
                 let mut res = Response::new(Body::from(bytes));
@@ -299,6 +370,27 @@ async fn read_record(host: &str, mut multipart: Multipart) -> Result<Value, Stri
 /// folder's `index.html`, or the site's `index.html` (single-page fallback).
 /// `None` when even the fallback is missing or the path tries to escape.
 pub fn resolve_file(site: &Path, path: &str) -> Option<PathBuf> {
+    if let Some(file) = resolve_existing(site, path) {
+        return Some(file);
+    }
+    site_path(site, path)?;
+    let fallback = site.join("index.html");
+    fallback.is_file().then_some(fallback)
+}
+
+/// The file that is really behind `path` under a site folder (the file
+/// itself or a folder's `index.html`), without the single-page fallback:
+/// what answers an API call.
+pub fn resolve_existing(site: &Path, path: &str) -> Option<PathBuf> {
+    let mut file = site_path(site, path)?;
+    if file.is_dir() {
+        file.push("index.html");
+    }
+    file.is_file().then_some(file)
+}
+
+/// `path` (percent-decoded) under `site`; `None` when it tries to escape.
+fn site_path(site: &Path, path: &str) -> Option<PathBuf> {
     let decoded = percent_encoding::percent_decode_str(path)
         .decode_utf8()
         .ok()?;
@@ -309,14 +401,7 @@ pub fn resolve_file(site: &Path, path: &str) -> Option<PathBuf> {
         }
         file.push(segment);
     }
-    if file.is_dir() {
-        file.push("index.html");
-    }
-    if file.is_file() {
-        return Some(file);
-    }
-    let fallback = site.join("index.html");
-    fallback.is_file().then_some(fallback)
+    Some(file)
 }
 
 fn content_type(file: &Path) -> &'static str {
@@ -340,6 +425,9 @@ fn content_type(file: &Path) -> &'static str {
         Some("woff2") => "font/woff2",
         Some("wasm") => "application/wasm",
         Some("txt") => "text/plain; charset=utf-8",
+        // A file with no extension stands for an API response
+        // (`i/api/graphql/<id>/CreateTweet`).
+        None => "application/json",
         _ => "application/octet-stream",
     }
 }
@@ -390,5 +478,139 @@ mod tests {
         assert_eq!(resolve_file(site, "/../secret"), None);
         std::fs::remove_file(site.join("index.html")).unwrap();
         assert_eq!(resolve_file(site, "/home"), None);
+    }
+
+    #[test]
+    fn api_calls_resolve_only_files_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path();
+        std::fs::write(site.join("index.html"), "root").unwrap();
+        std::fs::create_dir_all(site.join("i/api")).unwrap();
+        std::fs::write(site.join("i/api/CreateTweet"), "{}").unwrap();
+        assert_eq!(
+            resolve_existing(site, "/i/api/CreateTweet"),
+            Some(site.join("i/api/CreateTweet"))
+        );
+        assert_eq!(resolve_existing(site, "/i/api/Other"), None);
+        assert_eq!(resolve_existing(site, "/i/api"), None);
+        assert_eq!(resolve_existing(site, "/../x"), None);
+        assert_eq!(content_type(Path::new("a/CreateTweet")), "application/json");
+        assert_eq!(content_type(Path::new("a/b.JSON")), "application/json");
+        assert_eq!(
+            content_type(Path::new("a/b.bin")),
+            "application/octet-stream"
+        );
+    }
+
+    /// The spec's API-call rule over real HTTPS (no browser): `POST`, `PUT`
+    /// and `PATCH` get the file at the path whatever the body, query strings
+    /// are ignored, a path with no file is 404 (no single-page fallback), and
+    /// nothing is recorded.
+    #[tokio::test]
+    async fn api_calls_get_the_file_and_record_nothing() {
+        use reqwest::Method;
+
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("x.com");
+        let api = site.join("i/api/graphql/AbCdEf");
+        std::fs::create_dir_all(&api).unwrap();
+        std::fs::write(site.join("index.html"), "<p>app</p>").unwrap();
+        let create = r#"{"data":{"create_tweet":{"tweet_results":{"result":{"rest_id":"1790000000000000001"}}}}}"#;
+        std::fs::write(api.join("CreateTweet"), create).unwrap();
+        std::fs::write(site.join("settings.json"), r#"{"a":1}"#).unwrap();
+        std::fs::write(site.join("notes.txt"), "plain").unwrap();
+
+        let fixture = Fixture::start().await.unwrap();
+        fixture.use_sites(Some(dir.path()));
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], fixture.port));
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .danger_accept_invalid_certs(true)
+            .resolve("x.com", addr)
+            .build()
+            .unwrap();
+        let call = |method: Method, path: &str, body: &'static str| {
+            http.request(method, format!("https://x.com{path}"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        let content_type = |res: &reqwest::Response| {
+            res.headers()[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+
+        let create_path = "/i/api/graphql/AbCdEf/CreateTweet";
+        for method in [Method::POST, Method::PUT, Method::PATCH] {
+            let res = call(
+                method.clone(),
+                &format!("{create_path}?variables=%7B%7D&features=x"),
+                r#"{"variables":{"tweet_text":"Hello"}}"#,
+            )
+            .await
+            .unwrap();
+            assert_eq!(res.status(), 200, "{method}");
+            assert_eq!(content_type(&res), "application/json", "{method}");
+            assert_eq!(res.text().await.unwrap(), create, "{method}");
+        }
+        // The same file answers GET, with or without a query string.
+        for path in [create_path.to_string(), format!("{create_path}?a=1")] {
+            let res = call(Method::GET, &path, "").await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(content_type(&res), "application/json");
+            assert_eq!(res.text().await.unwrap(), create);
+        }
+        // Whatever the body: a multipart form to a .json file.
+        let form = reqwest::multipart::Form::new().text("kind", "post");
+        let res = http
+            .post("https://x.com/settings.json?x=1")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(content_type(&res), "application/json");
+        assert_eq!(res.text().await.unwrap(), r#"{"a":1}"#);
+        // Other files keep their own type.
+        let res = call(Method::POST, "/notes.txt", "{}").await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(content_type(&res), "text/plain; charset=utf-8");
+
+        // No file behind the path: 404, where GET gets the single-page app.
+        for method in [Method::POST, Method::PUT, Method::PATCH] {
+            for path in ["/i/api/graphql/Other/CreateTweet", "/home", "/i/api"] {
+                let res = call(method.clone(), path, "{}").await.unwrap();
+                assert_eq!(res.status(), 404, "{method} {path}");
+            }
+        }
+        let res = call(Method::GET, "/home?x=1", "").await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), "<p>app</p>");
+        let res = call(Method::DELETE, create_path, "").await.unwrap();
+        assert_eq!(res.status(), 405);
+
+        // None of it was recorded; the record endpoint still records.
+        assert_eq!(fixture.records(), Vec::<Value>::new());
+        assert!(
+            fixture
+                .wait_records_idle(std::time::Duration::from_secs(1))
+                .await
+        );
+        let form = reqwest::multipart::Form::new()
+            .text("kind", "post")
+            .text("text", "Hello");
+        let res = http
+            .post("https://x.com/__fixture/record")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        let records = fixture.records();
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert_eq!(records[0]["text"], "Hello");
+        assert!(fixture.hits().len() > 10);
     }
 }

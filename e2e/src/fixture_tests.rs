@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::browser::{ensure_chromium, Browser};
+use crate::browser::{ensure_chromium, Browser, VirtualDisplay};
 use crate::cdp::Page;
 use crate::fixture::Fixture;
 
@@ -22,16 +22,33 @@ struct Rig {
     fixture: Fixture,
     browser: Browser,
     _tmp: tempfile::TempDir,
+    // Dropped after the browser.
+    _display: Option<VirtualDisplay>,
 }
 
 async fn rig(sites: &str) -> Rig {
+    rig_with(sites, false).await
+}
+
+/// A rig whose Chromium is headless, or headed on its own Xvfb display.
+async fn rig_with(sites: &str, headed: bool) -> Rig {
     let chromium = ensure_chromium().await.expect("chromium");
     let fixture = Fixture::start().await.expect("fixture server");
     fixture.use_sites(Some(&e2e_dir().join(sites)));
     let tmp = tempfile::tempdir().unwrap();
+    let display = if headed {
+        Some(
+            VirtualDisplay::start(&tmp.path().join("xvfb.log"))
+                .await
+                .expect("Xvfb starts"),
+        )
+    } else {
+        None
+    };
     let browser = Browser::launch(
         &chromium,
         None,
+        display.as_ref().map(|d| d.name.as_str()),
         fixture.port,
         &tmp.path().join("profile"),
         &tmp.path().join("chromium.log"),
@@ -42,6 +59,7 @@ async fn rig(sites: &str) -> Rig {
         fixture,
         browser,
         _tmp: tmp,
+        _display: display,
     }
 }
 
@@ -75,14 +93,7 @@ async fn after(page: &Page, js: &str) -> (String, String) {
 }
 
 async fn wait_records(fixture: &Fixture, n: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let records = fixture.records();
-        if records.len() >= n || tokio::time::Instant::now() > deadline {
-            return records;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    fixture.wait_records(n, WAIT).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,5 +299,69 @@ async fn x_logged_out_shows_the_login_wall_and_other_hosts_are_not_served() {
         nav["errorText"].as_str().is_some_and(|e| !e.is_empty()),
         "{nav}"
     );
+    assert!(rig.fixture.records().is_empty());
+}
+
+/// Headed mode as the runner uses it: Chromium with a window on Xvfb, the
+/// user tab in front and focused, a fixture tab opened in the background
+/// (as the extension opens the job's tab) is hidden yet still loads and
+/// hydrates; the user tab never left the front.
+#[tokio::test(flavor = "multi_thread")]
+async fn headed_user_tab_stays_in_front_of_a_background_fixture_tab() {
+    let mut rig = rig_with("builtin/worker-restart/sites", true).await;
+    rig.browser.open_user_tab().await.unwrap();
+    let focused = rig.browser.bring_user_tab_to_front().await.unwrap();
+    assert_eq!(focused, Some(true), "the user tab's window has focus");
+
+    // Like chrome.tabs.create({ active: false }).
+    let created = rig
+        .browser
+        .cdp
+        .call(
+            None,
+            "Target.createTarget",
+            json!({ "url": "https://x.com/home", "background": true }),
+        )
+        .await
+        .unwrap();
+    let target = created["targetId"].as_str().unwrap();
+    let attached = rig
+        .browser
+        .cdp
+        .call(
+            None,
+            "Target.attachToTarget",
+            json!({ "targetId": target, "flatten": true }),
+        )
+        .await
+        .unwrap();
+    let session = attached["sessionId"].as_str().unwrap();
+    let eval = |expression: &str| {
+        rig.browser.cdp.call(
+            Some(session),
+            "Runtime.evaluate",
+            json!({ "expression": expression, "returnByValue": true }),
+        )
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let hydrated = eval("document.querySelector('[data-testid=\"tweetTextarea_0\"]') !== null")
+            .await
+            .unwrap();
+        if hydrated["result"]["value"] == json!(true) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the background tab did not hydrate"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = eval("document.visibilityState").await.unwrap();
+    assert_eq!(
+        state["result"]["value"], "hidden",
+        "the job's tab is in the background"
+    );
+    assert_eq!(rig.browser.user_tab_left_front().await.unwrap(), None);
     assert!(rig.fixture.records().is_empty());
 }

@@ -1,9 +1,10 @@
 //! `clawpost-e2e`: runs end-to-end scenarios (shared spec
 //! `e2e-scenarios.md`) against the real server, the real extension in
-//! headless Chromium and HTTPS fixture sites under the platforms' hostnames.
+//! Chromium (headless, or headed under Xvfb with `--headed`) and HTTPS
+//! fixture sites under the platforms' hostnames.
 //!
-//! Prints `PASS name` / `FAIL name: why` per scenario, then `N passed, M
-//! failed`; exits 1 when anything failed. Progress goes to stderr.
+//! Prints `PASS name (T s)` / `FAIL name (T s): why` per scenario, then `N
+//! passed, M failed`; exits 1 when anything failed. Progress goes to stderr.
 
 mod browser;
 mod cdp;
@@ -16,12 +17,12 @@ mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, VirtualDisplay};
 use crate::fixture::Fixture;
 use crate::runner::Setup;
 use crate::scenario::Scenario;
@@ -54,6 +55,36 @@ struct Args {
     /// Where the server and Chromium logs go (default: ROOT/target/e2e).
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// Run Chromium headed on its own Xvfb display (installed with apt-get
+    /// when missing), with a user tab kept in front so that the jobs' tabs
+    /// are in the background, as for a real user.
+    #[arg(long)]
+    headed: bool,
+    /// Run only share K of N (`2/3`): every N-th scenario in name order,
+    /// starting at the K-th; the built-in restart check goes with share 1.
+    /// Shares are independent runs (own server, fixture server, Chromium),
+    /// so `build.sh test` runs them side by side.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+}
+
+/// Parses `K/N` with 1 ≤ K ≤ N.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} is not K/N (e.g. 1/3)"))?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("{k:?} is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("{s:?}: need 1 <= K <= N"));
+    }
+    Ok((k, n))
 }
 
 /// The name and folder of the built-in restart check.
@@ -71,14 +102,23 @@ async fn main() -> ExitCode {
     } else {
         scenario::discover(&args.dirs, false)
     };
-    let scenarios = match scenarios {
+    let mut scenarios = match scenarios {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(2);
         }
     };
-    let worker_restart = !args.no_worker_restart && (args.worker_restart || args.dirs.is_empty());
+    let (share, shares) = args.shard.unwrap_or((1, 1));
+    scenarios.sort_by(|a, b| a.name.cmp(&b.name));
+    let scenarios: Vec<Scenario> = scenarios
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % shares == share - 1)
+        .map(|(_, s)| s)
+        .collect();
+    let worker_restart =
+        share == 1 && !args.no_worker_restart && (args.worker_restart || args.dirs.is_empty());
     let restart_scenario = Scenario {
         name: WORKER_RESTART_NAME.to_string(),
         dir: root.join("e2e/builtin/worker-restart"),
@@ -91,29 +131,37 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let logs = args.logs.clone().unwrap_or_else(|| root.join("target/e2e"));
+    let mut logs = args.logs.clone().unwrap_or_else(|| root.join("target/e2e"));
+    if shares > 1 {
+        logs = logs.join(format!("share-{share}-of-{shares}"));
+    }
     let setup = start(&args, &root, tmp.path(), &logs).await;
 
     let mut passed = 0;
     let mut failed = 0;
-    let mut report = |name: &str, outcome: Result<(), String>| match outcome {
-        Ok(()) => {
-            passed += 1;
-            println!("PASS {name}");
-        }
-        Err(why) => {
-            failed += 1;
-            println!("FAIL {name}: {}", why.replace('\n', " "));
+    let mut report = |name: &str, took: Option<Duration>, outcome: Result<(), String>| {
+        let took = took
+            .map(|t| format!(" ({:.1} s)", t.as_secs_f64()))
+            .unwrap_or_default();
+        match outcome {
+            Ok(()) => {
+                passed += 1;
+                println!("PASS {name}{took}");
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL {name}{took}: {}", why.replace('\n', " "));
+            }
         }
     };
     match &setup {
         Err(e) => {
             let why = format!("setup failed: {e:#}");
             for s in &scenarios {
-                report(&s.name, Err(why.clone()));
+                report(&s.name, None, Err(why.clone()));
             }
             if worker_restart {
-                report(WORKER_RESTART_NAME, Err(why));
+                report(WORKER_RESTART_NAME, None, Err(why));
             }
         }
         Ok(setup) => {
@@ -125,15 +173,19 @@ async fn main() -> ExitCode {
             };
             for s in &scenarios {
                 eprintln!("e2e: running {}", s.name);
-                report(
-                    &s.name,
-                    with_setup_note(runner::run_scenario(setup, s).await),
-                );
+                let start = Instant::now();
+                let outcome = runner::run_scenario(setup, s).await;
+                report(&s.name, Some(start.elapsed()), with_setup_note(outcome));
             }
             if worker_restart {
                 eprintln!("e2e: running {WORKER_RESTART_NAME}");
+                let start = Instant::now();
                 let outcome = runner::run_worker_restart(setup, &restart_scenario).await;
-                report(WORKER_RESTART_NAME, with_setup_note(outcome));
+                report(
+                    WORKER_RESTART_NAME,
+                    Some(start.elapsed()),
+                    with_setup_note(outcome),
+                );
             }
         }
     }
@@ -183,9 +235,17 @@ async fn start(args: &Args, root: &Path, tmp: &Path, logs: &Path) -> anyhow::Res
         );
         (None, None, Some(why))
     };
-    let browser = Browser::launch(
+    let display = if args.headed {
+        let display = VirtualDisplay::start(&logs.join("xvfb.log")).await?;
+        eprintln!("e2e: headed Chromium on Xvfb display {}", display.name);
+        Some(display)
+    } else {
+        None
+    };
+    let mut browser = Browser::launch(
         &chromium,
         loaded,
+        display.as_ref().map(|d| d.name.as_str()),
         fixture.port,
         &tmp.join("profile"),
         &logs.join("chromium.log"),
@@ -206,11 +266,32 @@ async fn start(args: &Args, root: &Path, tmp: &Path, logs: &Path) -> anyhow::Res
     if let Some(why) = &not_ready {
         eprintln!("e2e: extension not ready: {why}");
     }
+    if display.is_some() {
+        browser
+            .open_user_tab()
+            .await
+            .context("opening the user tab")?;
+    }
     Ok(Setup {
         server,
         fixture,
         browser,
         extension_id,
         not_ready,
+        _display: display,
     })
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::parse_shard;
+
+    #[test]
+    fn shares_parse_as_k_of_n() {
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+        assert_eq!(parse_shard(" 1 / 1 "), Ok((1, 1)));
+        for bad in ["0/3", "4/3", "1/0", "3", "a/b", ""] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -5,16 +5,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, VirtualDisplay};
 use crate::fixture::{describe_hits, Fixture};
 use crate::scenario::{self, Scenario, ScenarioFile, DEFAULT_TIMEOUT_SECONDS};
 use crate::server::Server;
 
-/// How often a job is polled while waiting for it to become final.
-const POLL_EVERY: Duration = Duration::from_millis(200);
+/// How often a job is polled while waiting for it to become final (the
+/// server has no push for an agent; a local GET is cheap).
+const POLL_EVERY: Duration = Duration::from_millis(50);
 /// After a job is final, how long a late (duplicate) record may still take
-/// to arrive. Absence has no signal, so this is a bounded wait.
+/// to arrive when the job's tab stays open: absence has no signal then.
 const LATE_RECORD_GRACE: Duration = Duration::from_millis(1500);
+/// Once every fixture tab is closed and no record request is in flight, how
+/// long to listen still for one the browser had already sent (a request
+/// that outlives its page, e.g. `keepalive`).
+const LATE_RECORD_QUIET: Duration = Duration::from_millis(250);
 /// The built-in restart check's limit from job creation to the job starting.
 pub const RESTART_START_LIMIT: Duration = Duration::from_secs(1);
 
@@ -30,6 +35,8 @@ pub struct Setup {
     pub extension_id: Option<String>,
     /// Why the extension is not paired, if it is not.
     pub not_ready: Option<String>,
+    /// Headed mode: the Xvfb display Chromium runs on (dropped after it).
+    pub _display: Option<VirtualDisplay>,
 }
 
 /// How a scenario ended.
@@ -100,6 +107,7 @@ async fn run_file(
 
     let mut started = None;
     let mut problems = Vec::new();
+    let mut diagnostic = Value::Null;
     if expect.status.is_some() || probe.is_some() {
         let id = response["id"]
             .as_str()
@@ -109,6 +117,11 @@ async fn run_file(
         }
         let timeout = Duration::from_secs(file.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS));
         let job = wait_final(setup, id, created_at + timeout).await?;
+        eprintln!(
+            "e2e:   job {} {:.1} s after its creation",
+            job["status"],
+            created_at.elapsed().as_secs_f64()
+        );
         if job["status"] != "succeeded" && job["status"] != "failed" {
             return Err(format!(
                 "job still {} after {}s (expected {}); fixture requests: [{}]",
@@ -119,17 +132,57 @@ async fn run_file(
             ));
         }
         problems.extend(scenario::check_job(expect, &job));
+        diagnostic = job["diagnostic"].clone();
     }
     if let Some(recorded) = &expect.recorded {
-        tokio::time::sleep(LATE_RECORD_GRACE).await;
+        let settling = Instant::now();
+        let closed = wait_late_records(setup).await;
+        eprintln!(
+            "e2e:   records settled in {} ms ({})",
+            settling.elapsed().as_millis(),
+            if closed {
+                "the job's tab closed"
+            } else {
+                "a fixture tab stayed open"
+            }
+        );
         if let Err(why) = scenario::check_records(recorded, &setup.fixture.records()) {
             problems.push(why);
         }
     }
+    match setup.browser.user_tab_left_front().await {
+        Ok(Some(why)) => eprintln!("e2e:   headed: {why} (something took the foreground)"),
+        Ok(None) => {}
+        Err(e) => eprintln!("e2e:   headed: the user tab could not be read: {e:#}"),
+    }
     if problems.is_empty() {
         Ok(started)
     } else {
+        show_failure(setup, created_at, &diagnostic);
         Err(problems.join("; "))
+    }
+}
+
+/// For a failed scenario, on stderr: the fixture requests in order (time
+/// since the job's creation) and the job's `diagnostic`, if any.
+fn show_failure(setup: &Setup, created_at: Instant, diagnostic: &Value) {
+    for hit in setup.fixture.hits() {
+        let at = hit.at.saturating_duration_since(created_at).as_secs_f64();
+        if !hit.what.ends_with(".js") && !hit.what.ends_with(".css") {
+            eprintln!("e2e:   +{at:.2} s {} {}", hit.host, hit.what);
+        }
+    }
+    if !diagnostic.is_null() {
+        let mut text = diagnostic.to_string();
+        if text.len() > 3000 {
+            let cut = (0..=3000)
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
+            text.truncate(cut);
+            text.push('…');
+        }
+        eprintln!("e2e:   diagnostic: {text}");
     }
 }
 
@@ -147,7 +200,40 @@ async fn prepare(setup: &Setup, scenario: &Scenario) -> Result<(), String> {
     setup
         .fixture
         .use_sites(sites.is_dir().then_some(sites.as_path()));
+    // Headed: the user is looking at their own tab; the job runs behind it.
+    if let Some(focused) = setup
+        .browser
+        .bring_user_tab_to_front()
+        .await
+        .map_err(|e| format!("bringing the user tab to the front: {e:#}"))?
+    {
+        if !focused {
+            eprintln!("e2e:   headed: the user tab is in front but its window has no focus");
+        }
+    }
     Ok(())
+}
+
+/// After the job is final: lets a late (duplicate) record arrive before the
+/// records are checked. The extension closes the job's tab after its ack;
+/// once no tab is on a fixture host, no page is left to post: a short quiet
+/// period follows for requests already sent, then any record request in
+/// flight is waited for. When a tab stays open, the whole
+/// [`LATE_RECORD_GRACE`] is waited. Returns whether every fixture tab closed.
+async fn wait_late_records(setup: &Setup) -> bool {
+    let start = Instant::now();
+    let closed = setup
+        .browser
+        .wait_fixture_tabs_closed(LATE_RECORD_GRACE)
+        .await
+        .unwrap_or(false);
+    if closed {
+        tokio::time::sleep(LATE_RECORD_QUIET).await;
+    } else {
+        tokio::time::sleep(LATE_RECORD_GRACE.saturating_sub(start.elapsed())).await;
+    }
+    setup.fixture.wait_records_idle(LATE_RECORD_GRACE).await;
+    closed
 }
 
 /// Polls the job until it is final or `deadline` passes; returns the last
