@@ -92,7 +92,7 @@ assemble() {
   rm -rf "$OUT"
   mkdir -p "$OUT/wasm"
   cp "$ROOT/manifest.json" "$OUT/"
-  for f in worker.js dom-agent.js offscreen.html offscreen.js popup.html popup.js options.html options.js ui.css; do
+  for f in worker.js dom-agent.js net-watch.js offscreen.html offscreen.js popup.html popup.js options.html options.js ui.css; do
     cp "$ROOT/static/$f" "$OUT/"
   done
   cp -r "$ROOT/static/icons" "$OUT/"

@@ -90,6 +90,91 @@
     return t || el.textContent || "";
   }
 
+  // Class names sites give text that only screen readers get.
+  const HIDDEN_CLASS = /(^|\s)(visually-hidden|visuallyhidden|sr-only|a11y-text|screen-reader-text|screenreader-only|a11y-hidden)(\s|$)/i;
+
+  // Whether an element is in the page but not shown: display:none,
+  // visibility:hidden, or the usual "visually hidden" clip (LinkedIn's
+  // hidden "hashtag" word inside each hashtag link).
+  function isVisuallyHidden(el, style) {
+    if (el.hidden || HIDDEN_CLASS.test(el.className && el.className.baseVal == null ? el.className : "")) return true;
+    if (!style) return false;
+    if (style.display === "none" || style.visibility === "hidden" || style.visibility === "collapse") return true;
+    if (style.position === "absolute" || style.position === "fixed") {
+      const clipped = /rect\(\s*0(px)?[\s,]+0(px)?[\s,]+0(px)?[\s,]+0(px)?\s*\)/.test(style.clip) ||
+        /inset\(\s*50%/.test(style.clipPath);
+      const tiny = parseFloat(style.width) <= 1 && parseFloat(style.height) <= 1;
+      if (clipped || tiny) return true;
+    }
+    return false;
+  }
+
+  // The text of an element as a reader sees it: emoji and other images by
+  // their alt text, visually hidden text left out, each block on its own
+  // line, NFC, and the invisible characters (variation selectors, joiners)
+  // dropped — the same rules as extension-core's post_text::comparable.
+  function renderedText(root) {
+    let out = "";
+    // A line break in the markup is a line on screen only where white
+    // space is preserved (pre, pre-wrap, pre-line); elsewhere it is a space.
+    const keepsBreaks = (style, inherited) => {
+      if (!style) return inherited;
+      const collapse = style.whiteSpaceCollapse;
+      if (collapse) return /^(preserve|preserve-breaks|break-spaces)$/.test(collapse);
+      return /^(pre|pre-wrap|pre-line|break-spaces)$/.test(style.whiteSpace);
+    };
+    const walk = (node, breaks) => {
+      for (const child of node.childNodes) {
+        if (child.nodeType === Node.TEXT_NODE) {
+          out += breaks ? child.data : child.data.replace(/[\r\n]+/g, " ");
+          continue;
+        }
+        if (child.nodeType !== Node.ELEMENT_NODE) continue;
+        const tag = child.tagName;
+        if (tag === "SCRIPT" || tag === "STYLE" || tag === "TEMPLATE" || tag === "NOSCRIPT") continue;
+        const style = child.isConnected ? getComputedStyle(child) : null;
+        if (isVisuallyHidden(child, style)) continue;
+        if (tag === "IMG") {
+          out += child.getAttribute("alt") || "";
+          continue;
+        }
+        if (tag === "BR") {
+          out += "\n";
+          continue;
+        }
+        const display = style ? style.display : "";
+        const block = style ? !/^(inline|contents)/.test(display) : BLOCK.test(tag);
+        const childBreaks = keepsBreaks(style, breaks);
+        if (block) out += "\n";
+        walk(child, childBreaks);
+        if (child.shadowRoot) walk(child.shadowRoot, childBreaks);
+        if (block) out += "\n";
+      }
+    };
+    const rootStyle = root.nodeType === Node.ELEMENT_NODE && root.isConnected ? getComputedStyle(root) : null;
+    walk(root, keepsBreaks(rootStyle, true));
+    return out.normalize("NFC").replace(/[\ufe0e\ufe0f\u200b\u200c\u200d\u2060\ufeff]/g, "");
+  }
+
+  const patterns = new Map();
+  function regex(source) {
+    let re = patterns.get(source);
+    if (!re) {
+      re = new RegExp(source);
+      patterns.set(source, re);
+    }
+    return re;
+  }
+
+  // Whether the element (or, with `textIn`, an element inside it) shows
+  // the post's whole text (`textPattern`, made by extension-core from the
+  // job's text).
+  function showsText(el, loc) {
+    const re = regex(loc.textPattern);
+    const holders = loc.textIn ? Array.from(el.querySelectorAll(loc.textIn)) : [el];
+    return holders.some((h) => re.test(renderedText(h)));
+  }
+
   // ---- finding ----------------------------------------------------------
 
   // Every open shadow root under `root` (depth first).
@@ -163,7 +248,16 @@
   function matchesCriteria(el, loc) {
     if (loc.role && !hasRole(el, loc.role)) return false;
     if (loc.name && squash(accessibleName(el)) !== squash(loc.name)) return false;
+    if (loc.nameAny && loc.nameAny.length) {
+      const name = squash(accessibleName(el));
+      if (!loc.nameAny.some((n) => squash(n) === name)) return false;
+    }
     if (loc.text && !squash(textOf(el)).includes(squash(loc.text))) return false;
+    if (loc.textAny && loc.textAny.length) {
+      const text = squash(textOf(el));
+      if (!loc.textAny.some((t) => text.includes(squash(t)))) return false;
+    }
+    if (loc.textPattern && !showsText(el, loc)) return false;
     return true;
   }
 
@@ -178,7 +272,7 @@
     else if (loc.role) candidates = deepQueryAll(roleSelector(loc.role));
     else candidates = deepQueryAll("body *");
     let matches = candidates.filter((el) => matchesCriteria(el, loc));
-    if (!loc.css && !loc.role) {
+    if (!loc.css && !loc.role && !loc.textPattern) {
       // Text-only: the innermost elements holding the text, not their ancestors.
       matches = matches.filter((el) => !matches.some((o) => o !== el && el.contains(o)));
     }
@@ -204,10 +298,47 @@
     return null;
   }
 
+  // Every element any locator matches, in locator order, without repeats.
+  function resolveAll(target) {
+    const out = [];
+    const locators = Array.isArray(target) ? target : [];
+    for (let via = 0; via < locators.length; via++) {
+      for (const el of findAll(locators[via])) {
+        if (!out.some((o) => o.el === el)) out.push({ el, via });
+      }
+    }
+    return out;
+  }
+
   function isEnabled(el) {
     return !el.disabled &&
       el.getAttribute("aria-disabled") !== "true" &&
       el.getAttribute("data-disabled") !== "true";
+  }
+
+  // ---- network evidence -------------------------------------------------
+
+  // Values the MAIN-world watcher (net-watch.js) captured from the page's
+  // own create call, by rule id; only since the last arming.
+  const netHits = new Map();
+  const wakers = new Set();
+  document.addEventListener("clawpost-net-hit", (e) => {
+    try {
+      const hit = JSON.parse(String(e.detail));
+      if (hit && typeof hit.id === "string" && !netHits.has(hit.id) && hit.values) {
+        const values = {};
+        for (const [k, v] of Object.entries(hit.values)) values[k] = String(v);
+        netHits.set(hit.id, values);
+      }
+    } catch (_) {
+      return;
+    }
+    for (const wake of wakers) wake();
+  });
+
+  function arm(rules) {
+    netHits.clear();
+    document.dispatchEvent(new CustomEvent("clawpost-net-arm", { detail: JSON.stringify(rules || []) }));
   }
 
   // ---- waiting ----------------------------------------------------------
@@ -220,11 +351,22 @@
       if (probe.textEquals != null) state.text = textOf(r.el);
     }
     let holds = true;
+    if (probe.network) {
+      const values = netHits.get(probe.network);
+      if (values) state.values = values;
+      else holds = false;
+    }
     if (probe.target) {
       if (probe.gone) holds = !r;
       else holds = !!r;
       if (holds && r && probe.enabled && !state.enabled) holds = false;
       if (holds && r && probe.textEquals != null && normalizeText(state.text) !== normalizeText(probe.textEquals)) holds = false;
+      // The editor the text went into was replaced (a composer swapped
+      // after it opened): say so, so the flow types again at once.
+      if (r && probe.textEquals != null && lastEditor && !lastEditor.isConnected && r.el !== lastEditor &&
+          normalizeText(state.text) === "") {
+        state.replaced = true;
+      }
     }
     if (holds && probe.urlMatches) holds = new RegExp(probe.urlMatches).test(location.href);
     return { holds, state };
@@ -263,6 +405,7 @@
         if (done) return;
         done = true;
         observer.disconnect();
+        wakers.delete(run);
         clearTimeout(timer);
         clearInterval(tick);
         removeEventListener("popstate", run);
@@ -282,6 +425,7 @@
         else watchRoots();
       }
       watchRoots();
+      wakers.add(run);
       addEventListener("popstate", run);
       addEventListener("hashchange", run);
       // Backstop for changes no event reports (pushState, layout).
@@ -361,8 +505,12 @@
     return waitUntil(() => (normalizeText(textOf(el)) === want ? true : null), 1500);
   }
 
+  // The editor text last went into (to notice it being replaced).
+  let lastEditor = null;
+
   async function insertText(el, text) {
     const editor = editableOf(el);
+    lastEditor = editor;
     // 1. Synthetic paste: what Draft.js and Lexical editors handle as a whole
     //    (multi-paragraph text included).
     selectAll(editor);
@@ -400,12 +548,136 @@
         return "value" in el ? String(el.value) : el.getAttribute("value");
       case "href": {
         const raw = el.getAttribute("href");
-        if (raw == null) return null;
+        if (raw == null || isPlaceholderHref(raw)) return null;
         return new URL(raw, location.href).href;
       }
       default:
         return el.getAttribute(what);
     }
+  }
+
+  // A value cut to its first match of `pattern` (null without one).
+  function matched(value, pattern) {
+    if (value == null || !pattern) return value;
+    const m = String(value).match(regex(pattern));
+    return m ? m[0] : null;
+  }
+
+  function isPlaceholderHref(raw) {
+    const h = String(raw).trim();
+    return h === "" || h === "#" || /^javascript:/i.test(h);
+  }
+
+  // Sites fill some permalinks only on hover or focus (Facebook's
+  // timestamp link): point at the element, focus it, and let the page
+  // fill the link in.
+  function hover(el) {
+    const rect = el.getBoundingClientRect();
+    const base = {
+      bubbles: true, cancelable: true, composed: true, view: window,
+      clientX: rect.left + rect.width / 2, clientY: rect.top + rect.height / 2,
+    };
+    const pointer = { ...base, pointerId: 1, pointerType: "mouse", isPrimary: true };
+    el.dispatchEvent(new PointerEvent("pointerover", pointer));
+    el.dispatchEvent(new PointerEvent("pointerenter", { ...pointer, bubbles: false }));
+    el.dispatchEvent(new MouseEvent("mouseover", base));
+    el.dispatchEvent(new MouseEvent("mouseenter", { ...base, bubbles: false }));
+    el.dispatchEvent(new PointerEvent("pointermove", pointer));
+    el.dispatchEvent(new MouseEvent("mousemove", base));
+    if (typeof el.focus === "function") el.focus({ preventScroll: true });
+    el.dispatchEvent(new FocusEvent("focusin", { bubbles: true, composed: true }));
+  }
+
+  // Reads `what` of the first element the target matches whose value is
+  // not excluded (posts seen before submitting); links not filled in yet
+  // are hovered first. Waits up to `timeoutMs` for such an element.
+  async function readNew(cmd) {
+    // Values seen before (collected as read, without the pattern) compare
+    // by what the pattern keeps of them, as the values read here do (a
+    // permalink's tracking parameters differ between renders and pages).
+    const exclude = new Set();
+    for (const v of cmd.exclude || []) {
+      exclude.add(v);
+      const m = matched(v, cmd.pattern);
+      if (m) exclude.add(m);
+    }
+    const hovered = new WeakSet();
+    const interrupts = cmd.interrupts || [];
+    const pick = () => {
+      const hit = interrupts.length ? evaluate(interrupts) : null;
+      if (hit) return { interrupt: hit };
+      let any = false;
+      for (const { el, via } of resolveAll(cmd.target)) {
+        any = true;
+        if (cmd.what === "href" && isPlaceholderHref(el.getAttribute("href") ?? "") && !hovered.has(el)) {
+          hovered.add(el);
+          hover(el);
+        }
+        const raw = read(el, cmd.what || "text");
+        const value = matched(raw, cmd.pattern);
+        if (value == null || value === "") continue;
+        // Seen before submitting, as read or as cut to the pattern.
+        if (exclude.has(value) || exclude.has(raw)) continue;
+        return { el, via, value };
+      }
+      return any ? undefined : null;
+    };
+    const got = await waitUntil(() => pick() || null, cmd.timeoutMs || 0);
+    if (got && got.interrupt) return { found: false, matched: got.interrupt.key, probes: got.interrupt.probes };
+    if (got) return { found: true, via: got.via, value: got.value };
+    // Nothing new: say whether anything matched at all.
+    const seen = resolveAll(cmd.target);
+    return seen.length ? { found: true, via: seen[0].via, value: null } : { found: false };
+  }
+
+  // Clicks each candidate in turn until the page changes (the candidate
+  // or the dialog around it goes away); then presses Escape. For overlays
+  // and tours whose first match is not the dismiss control.
+  async function dismiss(target) {
+    // Found again before each click: a click that did not close the
+    // overlay may have rendered its content anew (a tour's next step),
+    // detaching the candidates found before. A new element is taken for
+    // one already tried when it has the same locator and name.
+    const candidatesNow = () =>
+      resolveAll(target)
+        .filter(({ el }) => isRendered(el) && isEnabled(el))
+        .map(({ el, via }) => ({ el, via, key: `${via}|${el.tagName}|${squash(accessibleName(el))}` }));
+    const first = candidatesNow();
+    if (!first.length) return { found: false };
+    const original = new Set(first.map((c) => c.el));
+    const triedEls = new Set();
+    const triedKeys = new Set();
+    for (let clicks = 0; clicks < 8; clicks++) {
+      const next = candidatesNow().find(
+        (c) => !triedEls.has(c.el) && (original.has(c.el) || !triedKeys.has(c.key))
+      );
+      if (!next) break;
+      triedEls.add(next.el);
+      triedKeys.add(next.key);
+      const layer = next.el.closest('[role="dialog"], [role="alertdialog"], dialog, [aria-modal="true"]') || next.el;
+      click(next.el);
+      const gone = await waitUntil(() => (!layer.isConnected || !isRendered(layer) ? true : null), 600);
+      if (gone) return { found: true, via: next.via };
+    }
+    press(document.activeElement || document.body, "Escape");
+    return { found: true, via: first[0].via, escaped: true };
+  }
+
+  const KEY_CODES = { Escape: 27, Enter: 13, Tab: 9, " ": 32, ArrowDown: 40, ArrowUp: 38 };
+
+  // The physical key of a key value: "a" → KeyA, "7" → Digit7.
+  function keyCode(key) {
+    if (key === " ") return { code: "Space", keyCode: 32 };
+    if (/^[a-z]$/i.test(key)) return { code: `Key${key.toUpperCase()}`, keyCode: key.toUpperCase().charCodeAt(0) };
+    if (/^[0-9]$/.test(key)) return { code: `Digit${key}`, keyCode: key.charCodeAt(0) };
+    return { code: key, keyCode: KEY_CODES[key] || 0 };
+  }
+
+  function press(el, key) {
+    const { code, keyCode: which } = keyCode(key);
+    const init = { key, code, keyCode: which, which, bubbles: true, cancelable: true, composed: true };
+    el.dispatchEvent(new KeyboardEvent("keydown", init));
+    el.dispatchEvent(new KeyboardEvent("keyup", init));
   }
 
   // ---- files ------------------------------------------------------------
@@ -506,10 +778,49 @@
 
   // ---- commands ---------------------------------------------------------
 
+  // Waits for the command's target, or for one of its `interrupts` (the
+  // pack's signals: a checkpoint, a captcha) to show up instead.
   async function withTarget(cmd, act) {
-    const r = await waitForTarget(cmd.target, cmd.timeoutMs || 0);
-    if (!r) return { found: false };
-    return { found: true, via: r.via, ...(await act(r.el)) };
+    const interrupts = cmd.interrupts || [];
+    const got = await waitUntil(() => {
+      const hit = interrupts.length ? evaluate(interrupts) : null;
+      if (hit) return { interrupt: hit };
+      return resolve(cmd.target);
+    }, cmd.timeoutMs || 0);
+    if (!got) return { found: false };
+    if (got.interrupt) return { found: false, matched: got.interrupt.key, probes: got.interrupt.probes };
+    return { found: true, via: got.via, ...(await act(got.el)) };
+  }
+
+  // Types the text; when the editor is replaced while or right after the
+  // text goes in (a placeholder composer swapped for the real one), finds
+  // the target again and types into the new editor (a few times at most).
+  async function insertInto(cmd) {
+    return withTarget(cmd, async (el) => {
+      if (cmd.keepDraft) {
+        // The user's own tab: a draft they are writing is never typed over.
+        const now = normalizeText(textOf(editableOf(el)));
+        if (now !== "" && now !== normalizeText(String(cmd.text ?? ""))) return { draft: true };
+      }
+      let out = await insertText(el, String(cmd.text ?? ""));
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const editor = lastEditor;
+        const replaced = await waitUntil(() => (editor.isConnected ? null : true), 400);
+        if (!replaced) break;
+        const again = await waitForTarget(cmd.target, cmd.timeoutMs || 0);
+        if (!again) break;
+        out = await insertText(again.el, String(cmd.text ?? ""));
+        out.retyped = attempt + 1;
+      }
+      return out;
+    });
+  }
+
+  // A check whose editor was replaced after the text went in.
+  function replacedIn(branch) {
+    if (!branch) return null;
+    const states = (branch.probes || []).map((p) => probeState(p).state);
+    return states.some((st) => st.replaced) ? { replaced: true, probes: states } : null;
   }
 
   async function execute(cmd) {
@@ -518,7 +829,8 @@
         return {};
       case "waitFor": {
         const branches = cmd.branches || [];
-        const hit = await waitUntil(() => evaluate(branches), cmd.timeoutMs || 0);
+        const hit = await waitUntil(() => evaluate(branches) || replacedIn(branches[0]), cmd.timeoutMs || 0);
+        if (hit && hit.replaced) return { replaced: true, probes: hit.probes };
         if (hit) {
           const via = hit.probes.find((p) => p.via != null);
           return { matched: hit.key, probes: hit.probes, ...(via ? { via: via.via } : {}) };
@@ -528,13 +840,54 @@
       }
       case "click":
         return withTarget(cmd, (el) => {
+          if (cmd.arm && cmd.arm.length) arm(cmd.arm);
           click(el);
           return {};
         });
       case "insertText":
-        return withTarget(cmd, (el) => insertText(el, String(cmd.text ?? "")));
+        return insertInto(cmd);
       case "read":
-        return withTarget(cmd, (el) => ({ value: read(el, cmd.what || "text") }));
+        return readNew(cmd);
+      case "readAll": {
+        const interrupts = cmd.interrupts || [];
+        const first = await waitUntil(() => {
+          const hit = interrupts.length ? evaluate(interrupts) : null;
+          if (hit) return { interrupt: hit };
+          return resolve(cmd.target);
+        }, cmd.timeoutMs || 0);
+        if (first && first.interrupt) {
+          return { found: false, values: [], matched: first.interrupt.key, probes: first.interrupt.probes };
+        }
+        if (cmd.what === "href") {
+          // Links the page fills in only on hover or focus (lazy
+          // permalinks): hover them and let the page fill them in, so the
+          // list holds them too.
+          const lazy = resolveAll(cmd.target)
+            .map(({ el }) => el)
+            .filter((el) => isPlaceholderHref(el.getAttribute("href") ?? ""));
+          lazy.forEach(hover);
+          const filled = () => (lazy.every((el) => !isPlaceholderHref(el.getAttribute("href") ?? "")) ? true : null);
+          if (lazy.length) await waitUntil(filled, Math.min(cmd.timeoutMs || 0, 1000));
+        }
+        const all = resolveAll(cmd.target);
+        const values = all
+          .map(({ el }) => matched(read(el, cmd.what || "text"), cmd.pattern))
+          .filter((v) => v != null && v !== "");
+        return all.length ? { found: true, via: all[0].via, values } : { found: false, values: [] };
+      }
+      case "dismiss":
+        return dismiss(cmd.target);
+      case "press": {
+        let el = document.activeElement || document.body;
+        if (cmd.target) {
+          const r = await waitForTarget(cmd.target, cmd.timeoutMs || 0);
+          if (!r) return { found: false };
+          el = r.el;
+          if (typeof el.focus === "function") el.focus({ preventScroll: true });
+        }
+        press(el, String(cmd.key || "Escape"));
+        return { found: true };
+      }
       case "putFileChunk":
         return putFileChunk(cmd);
       case "attachFiles":
@@ -559,7 +912,7 @@
     }
   }
 
-  globalThis.__clawpostAgent = { handle, normalizeText };
+  globalThis.__clawpostAgent = { handle, normalizeText, renderedText };
 
   if (globalThis.chrome && chrome.runtime && chrome.runtime.onMessage) {
     chrome.runtime.onMessage.addListener((msg, _sender, sendResponse) => {

@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pack::{Action, Branch, Condition, Guard, Pack, Shape, Step, Target, Then};
+use crate::pack::{
+    Action, Branch, Condition, Guard, NetRule, Pack, Shape, Step, Target, Then, DEFAULT_MAX_VISITS,
+};
 use crate::{AckRequest, AckStatus, JobErrorCode, JobType, LeasedJob};
 
 // ---------------------------------------------------------------------------
@@ -48,6 +50,9 @@ pub struct Probe {
     /// A JavaScript regular expression the page URL must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_matches: Option<String>,
+    /// The armed network rule of this id must have captured its values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// One alternative of a wait, identified by `key` in the reply.
@@ -71,22 +76,77 @@ pub enum AgentCommand {
         branches: Vec<AgentBranch>,
         timeout_ms: u64,
     },
-    /// Clicks with the full pointer/mouse event sequence.
+    /// Clicks with the full pointer/mouse event sequence. `arm`: network
+    /// rules the page's watcher starts matching right before the click (the
+    /// publish click arms the pack's create-call rules).
     #[serde(rename_all = "camelCase")]
-    Click { target: Target, timeout_ms: u64 },
+    Click {
+        target: Target,
+        timeout_ms: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        arm: Vec<NetRule>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interrupts: Vec<AgentBranch>,
+    },
     /// Replaces an editor's content with `text`: synthetic paste first, then
-    /// `execCommand('insertText')`.
+    /// `execCommand('insertText')`. When the editor is replaced while the
+    /// text goes in (a composer swapped after it opened), the agent finds the
+    /// target again and types into the new one.
     #[serde(rename_all = "camelCase")]
     InsertText {
         target: Target,
         text: String,
         timeout_ms: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interrupts: Vec<AgentBranch>,
+        /// The tab is the user's own: when the editor already holds other
+        /// text (a draft the user is writing), type nothing and answer
+        /// `draft`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_draft: bool,
     },
-    /// Reads `text`, `value`, `href`, or an attribute.
+    /// Reads `text`, `value`, `href`, or an attribute of the first match
+    /// whose value is not in `exclude` (waiting for one). Reading `href`
+    /// hovers and focuses an element whose link is not filled in yet.
     #[serde(rename_all = "camelCase")]
     Read {
         target: Target,
         what: String,
+        timeout_ms: u64,
+        /// A JavaScript regular expression: the value read is its first
+        /// match; elements without one are skipped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        exclude: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interrupts: Vec<AgentBranch>,
+    },
+    /// Reads `what` of every element the target matches (all locators), in
+    /// `values`; no match is an empty list.
+    #[serde(rename_all = "camelCase")]
+    ReadAll {
+        target: Target,
+        what: String,
+        timeout_ms: u64,
+        /// A JavaScript regular expression: each value becomes its first
+        /// match; values without one are left out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interrupts: Vec<AgentBranch>,
+    },
+    /// Dismisses an overlay: clicks each candidate the target matches (all
+    /// locators, in order) until the page changes (the candidate, or the
+    /// dialog it sits in, goes away), then presses Escape. Never fails.
+    Dismiss { target: Target },
+    /// Presses a key (`Escape`, `Enter`, …) on the target (focused first) or
+    /// on the focused element.
+    #[serde(rename_all = "camelCase")]
+    Press {
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
         timeout_ms: u64,
     },
     /// Stores one base64 chunk of a file the worker is handing over.
@@ -106,6 +166,8 @@ pub enum AgentCommand {
         target: Target,
         file_ids: Vec<String>,
         timeout_ms: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interrupts: Vec<AgentBranch>,
     },
     /// Forgets stored files.
     #[serde(rename_all = "camelCase")]
@@ -115,6 +177,22 @@ pub enum AgentCommand {
     /// labels and states — never text content or field values.
     #[serde(rename_all = "camelCase")]
     Outline { max_nodes: u32 },
+}
+
+impl AgentCommand {
+    /// Whether sending the command twice does no harm (it only looks): a
+    /// page that loaded anew under it (a checkpoint after the publish
+    /// click) is asked again.
+    pub fn only_looks(&self) -> bool {
+        matches!(
+            self,
+            AgentCommand::Ping
+                | AgentCommand::WaitFor { .. }
+                | AgentCommand::Read { .. }
+                | AgentCommand::ReadAll { .. }
+                | AgentCommand::Outline { .. }
+        )
+    }
 }
 
 /// What the agent saw of one probe target (for diagnostics and the engine's
@@ -130,6 +208,9 @@ pub struct ProbeState {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<usize>,
+    /// A `network` probe that held: the values its rule captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<BTreeMap<String, String>>,
 }
 
 /// The agent's answer to any command. `url` is always the page URL.
@@ -167,6 +248,17 @@ pub struct AgentReply {
     /// `attachFiles`: how many files the input holds afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<usize>,
+    /// `readAll`: every value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// `waitFor`: the editor the text went into was replaced by an empty
+    /// one (a composer swapped after it opened).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
+    /// `insertText` with `keepDraft`: the editor holds the user's own draft;
+    /// nothing was typed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draft: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -187,7 +279,12 @@ pub enum Command {
     /// chunks), then send `attachFiles` with this target; report its reply,
     /// or [`Observation::MediaFailed`].
     #[serde(rename_all = "camelCase")]
-    AttachMedia { target: Target, timeout_ms: u64 },
+    AttachMedia {
+        target: Target,
+        timeout_ms: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interrupts: Vec<AgentBranch>,
+    },
     /// `POST /v1/extension/progress {stage: "submitting"}`; report
     /// [`Observation::SubmittingAccepted`] or [`Observation::LeaseLost`].
     ReportSubmitting,
@@ -196,6 +293,9 @@ pub enum Command {
 }
 
 /// What happened after a command.
+// One observation exists at a time and is consumed at once: boxing the
+// agent's reply would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Observation {
@@ -317,16 +417,44 @@ pub struct EngineState {
     pub fallbacks: Vec<String>,
     /// Set once the job is over.
     pub outcome: Option<Outcome>,
+    /// Lists saved by `collect` steps.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lists: BTreeMap<String, Vec<String>>,
+    /// How often each step was entered (bounded loops).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub visits: BTreeMap<String, u32>,
+    /// How long the current wait step has waited so far, in milliseconds
+    /// (long waits go out in slices so the lease is renewed between them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waited_ms: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The longest one agent command waits: a longer wait step is sent in
+/// slices, and the worker renews the job's lease between them.
+pub const WAIT_SLICE_MS: u64 = 20_000;
 
 /// The engine variable holding a failure's known wait, in seconds.
 pub const RETRY_AFTER_VAR: &str = "details.retryAfter";
 
 /// The details a failed job's ack carries: `retryAfter` (seconds) when the
-/// platform said how long to wait.
+/// platform said how long to wait, and every `details.*` value the flow set
+/// (an interruption's `reason`, what was `seen`).
 pub fn failure_details(state: &EngineState) -> Option<serde_json::Value> {
-    let secs: u64 = state.vars.get(RETRY_AFTER_VAR)?.parse().ok()?;
-    Some(serde_json::json!({ "retryAfter": secs }))
+    let mut details = serde_json::Map::new();
+    for (k, v) in &state.vars {
+        if let Some(key) = k.strip_prefix("details.") {
+            let value = match (key, v.parse::<u64>()) {
+                ("retryAfter", Ok(secs)) => secs.into(),
+                _ => v.clone().into(),
+            };
+            details.insert(key.to_string(), value);
+        }
+    }
+    (!details.is_empty()).then_some(details.into())
 }
 
 /// Where a failed job stopped, as the engine knows it: the pack version,
@@ -478,6 +606,19 @@ pub fn apply_shape(value: &str, shape: &Shape) -> Option<String> {
     if value.is_empty() {
         return None;
     }
+    let mut value = value.to_string();
+    if let Some(marker) = &shape.id_from {
+        let start = value.find(marker.as_str())?;
+        let at = start + marker.len();
+        let digits = value[at..].bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        value = value[start..at + digits].to_string();
+    }
+    if let Some(template) = &shape.url_template {
+        value = template.replace("{value}", &value);
+    }
     if shape.absolute_url && !(value.starts_with("https://") || value.starts_with("http://")) {
         return None;
     }
@@ -487,7 +628,7 @@ pub fn apply_shape(value: &str, shape: &Shape) -> Option<String> {
             let digits = value[at..].bytes().take_while(u8::is_ascii_digit).count();
             (digits > 0).then(|| value[..at + digits].to_string())
         }
-        None => Some(value.to_string()),
+        None => Some(value),
     }
 }
 
@@ -696,11 +837,24 @@ impl<'a> Run<'a> {
         let mut locators = Vec::with_capacity(t.0.len());
         for l in &t.0 {
             let mut l = l.clone();
+            // `@label`: any of the label's strings, in every locale.
+            if let Some(key) = l.text.as_deref().and_then(|t| t.strip_prefix('@')) {
+                l.text_any = self.pack.label(key);
+                l.text = None;
+            }
+            if let Some(key) = l.name.as_deref().and_then(|t| t.strip_prefix('@')) {
+                l.name_any = self.pack.label(key);
+                l.name = None;
+            }
             if let Some(text) = &l.text {
                 l.text = Some(interpolate(text, &vars)?);
             }
             if let Some(n) = &l.name {
                 l.name = Some(interpolate(n, &vars)?);
+            }
+            if l.post_text {
+                l.text_pattern = Some(crate::post_text::post_text_pattern(&self.job.text));
+                l.post_text = false;
             }
             locators.push(l);
         }
@@ -720,6 +874,7 @@ impl<'a> Run<'a> {
                     enabled: c.enabled,
                     text_equals: c.has_job_text.then(|| self.job.text.clone()),
                     url_matches: c.url_matches.clone(),
+                    network: c.network.clone(),
                 })
             })
             .collect()
@@ -762,9 +917,41 @@ impl<'a> Run<'a> {
                 i += 1;
                 continue;
             }
-            if let Action::Set { into, value } = &step.action {
-                let Some(v) = interpolate(value, &self.vars()) else {
-                    return self.missing_target(step);
+            let visits = {
+                let v = self.st.visits.entry(step.id.clone()).or_insert(0);
+                *v += 1;
+                *v
+            };
+            if visits > step.max_visits.unwrap_or(DEFAULT_MAX_VISITS) {
+                let why = format!(
+                    "{}: step {:?} came round {} times without getting anywhere.",
+                    self.name(),
+                    step.id,
+                    visits - 1
+                );
+                // A pack may name this failure (`onFail: {fail: …}`); a
+                // jump would only go round again.
+                if let Some(Then::Fail { .. }) = &step.on_fail {
+                    return self.then(&step.on_fail.clone().expect("matched"));
+                }
+                return self.fail(Failure::Inferred(JobErrorCode::UnknownError, why));
+            }
+            self.st.waited_ms = 0;
+            if let Action::Set {
+                into,
+                value,
+                or_else,
+            } = &step.action
+            {
+                let vars = self.vars();
+                let Some(v) = std::iter::once(value)
+                    .chain(or_else)
+                    .find_map(|t| interpolate(t, &vars))
+                else {
+                    return match &step.on_fail {
+                        Some(t) => self.then(&t.clone()),
+                        None => self.missing_target(step),
+                    };
                 };
                 self.st.vars.insert(into.clone(), v);
                 i += 1;
@@ -800,7 +987,15 @@ impl<'a> Run<'a> {
     }
 
     fn command_for(&mut self, step: &'a Step) -> Command {
-        let timeout_ms = step.timeout_ms;
+        let timeout_ms = match step.action {
+            // Long waits go out in slices; the worker renews the lease
+            // between them.
+            Action::WaitFor { .. } | Action::Check { .. } => step
+                .timeout_ms
+                .saturating_sub(self.st.waited_ms)
+                .min(WAIT_SLICE_MS),
+            _ => step.timeout_ms,
+        };
         let target = match step.target() {
             Some(name) => match self.target(name) {
                 Some(t) => Some(t),
@@ -848,34 +1043,60 @@ impl<'a> Run<'a> {
                     ),
                 )),
             },
-            Action::Click { .. } | Action::DismissOverlay { .. } => {
-                let timeout_ms = if matches!(step.action, Action::DismissOverlay { .. }) {
-                    0
-                } else {
-                    timeout_ms
-                };
-                agent(AgentCommand::Click {
-                    target: target.expect("click has a target"),
-                    timeout_ms,
-                })
-            }
+            Action::Click { .. } => agent(AgentCommand::Click {
+                target: target.expect("click has a target"),
+                timeout_ms,
+                arm: Vec::new(),
+                interrupts: self.signal_branches(),
+            }),
+            Action::DismissOverlay { .. } => agent(AgentCommand::Dismiss {
+                target: target.expect("dismissOverlay has a target"),
+            }),
+            Action::Press { key, .. } => agent(AgentCommand::Press {
+                key: key.clone(),
+                target,
+                timeout_ms,
+            }),
             Action::InsertText { .. } => agent(AgentCommand::InsertText {
                 target: target.expect("insertText has a target"),
                 text: self.job.text.clone(),
                 timeout_ms,
+                interrupts: self.signal_branches(),
+                keep_draft: false,
             }),
             Action::AttachFiles { .. } => Command::AttachMedia {
                 target: target.expect("attachFiles has a target"),
                 timeout_ms,
+                interrupts: self.signal_branches(),
             },
-            Action::Extract { read, .. } => agent(AgentCommand::Read {
+            Action::Extract {
+                read,
+                exclude,
+                shape,
+                ..
+            } => agent(AgentCommand::Read {
                 target: target.expect("extract has a target"),
                 what: read.clone(),
                 timeout_ms,
+                pattern: shape.pattern.clone(),
+                exclude: exclude
+                    .as_ref()
+                    .and_then(|name| self.st.lists.get(name))
+                    .cloned()
+                    .unwrap_or_default(),
+                interrupts: self.signal_branches(),
+            }),
+            Action::Collect { read, pattern, .. } => agent(AgentCommand::ReadAll {
+                target: target.expect("collect has a target"),
+                what: read.clone(),
+                timeout_ms,
+                pattern: pattern.clone(),
+                interrupts: self.signal_branches(),
             }),
             // Handled by `enter`, which never stops on it.
             Action::Set { .. } => self.unexpected("set step"),
             Action::Done => self.done(),
+            Action::Fail { code, message } => self.fail(Failure::Named(*code, message.clone())),
         }
     }
 
@@ -931,6 +1152,8 @@ impl<'a> Run<'a> {
             command: AgentCommand::Click {
                 target,
                 timeout_ms: step.timeout_ms,
+                arm: self.pack.network.clone(),
+                interrupts: self.signal_branches(),
             },
         }
     }
@@ -966,6 +1189,35 @@ impl<'a> Run<'a> {
         }
         let found = reply.found.unwrap_or(false);
         let what = |t: &str| format!("{}: could not find {t} (step {:?}).", self.name(), step.id);
+        let waits = matches!(step.action, Action::WaitFor { .. } | Action::Check { .. });
+        if !waits {
+            // An interruption (a checkpoint, a captcha) showed up while the
+            // agent waited for the step's target.
+            if let Some(key) = reply.matched.as_deref().filter(|k| k.starts_with('g')) {
+                return self.matched(key, &[], &reply);
+            }
+        }
+        if matches!(step.action, Action::Check { .. }) && reply.replaced {
+            // The composer was swapped after the text went in: type again
+            // (bounded by the insert step's visits).
+            if let Some(i) = self.steps()[..self.st.step]
+                .iter()
+                .rposition(|s| matches!(s.action, Action::InsertText { .. }))
+            {
+                return self.enter(i);
+            }
+        }
+        if waits && reply.matched.is_none() {
+            let slice = step
+                .timeout_ms
+                .saturating_sub(self.st.waited_ms)
+                .min(WAIT_SLICE_MS);
+            if self.st.waited_ms + slice < step.timeout_ms {
+                // Only a slice of the wait is over: wait on.
+                self.st.waited_ms += slice;
+                return self.command_for(step);
+            }
+        }
         match &step.action {
             Action::WaitFor {
                 branches,
@@ -997,8 +1249,25 @@ impl<'a> Run<'a> {
                 self.note_fallback(step, reply.via);
                 self.enter(self.st.step + 1)
             }
-            Action::DismissOverlay { .. } => self.enter(self.st.step + 1),
+            Action::DismissOverlay { .. } | Action::Press { .. } => self.enter(self.st.step + 1),
+            Action::Collect { into, .. } => {
+                let values = reply.values.clone().filter(|_| found).unwrap_or_default();
+                self.st.lists.insert(into.clone(), values);
+                self.enter(self.st.step + 1)
+            }
             Action::InsertText { target } => {
+                if reply.draft {
+                    let code = if self.job.platform == crate::Platform::X {
+                        JobErrorCode::NoXTab
+                    } else {
+                        JobErrorCode::NoPlatformTab
+                    };
+                    let why = format!(
+                        "The open {} tab holds a draft you are writing; the extension never types over it. Post or clear the draft, or turn off \"use only my open tabs\".",
+                        self.name()
+                    );
+                    return self.fail(Failure::Named(code, why));
+                }
                 if !found {
                     return self.step_failed(step, what(target));
                 }
@@ -1065,7 +1334,7 @@ impl<'a> Run<'a> {
                     None => self.step_failed(step, what(target)),
                 }
             }
-            Action::Navigate { .. } | Action::Set { .. } | Action::Done => {
+            Action::Navigate { .. } | Action::Set { .. } | Action::Done | Action::Fail { .. } => {
                 self.unexpected("agent reply")
             }
         }
@@ -1076,6 +1345,12 @@ impl<'a> Run<'a> {
             key.strip_prefix(prefix)
                 .and_then(|n| n.parse::<usize>().ok())
         };
+        // What a network probe captured becomes `net.<name>`.
+        for p in reply.probes.iter().flatten() {
+            for (k, v) in p.values.iter().flatten() {
+                self.st.vars.insert(format!("net.{k}"), v.clone());
+            }
+        }
         if let Some(b) = index('s').and_then(|i| branches.get(i)) {
             if let Some(step) = self.current() {
                 self.note_fallback(step, reply.via);
@@ -1084,6 +1359,9 @@ impl<'a> Run<'a> {
         }
         if let Some(s) = index('g').and_then(|i| self.pack.signals.get(i)) {
             self.note_retry_after(s.retry_after_seconds);
+            if let Some(reason) = &s.reason {
+                self.st.vars.insert("details.reason".into(), reason.clone());
+            }
             return self.fail(Failure::Named(s.code, s.message.clone()));
         }
         self.unexpected(&format!("wait result {key:?}"))

@@ -10,6 +10,8 @@
 //! - [`pack`]: selector packs, the platforms' composer flows as data.
 //! - [`engine`]: the pure state machine that runs a pack, and the DOM
 //!   agent's wire types.
+//! - [`post_text`]: a post's text as a pattern that finds it as the
+//!   platforms render it.
 //!
 //! This crate builds natively and for `wasm32-unknown-unknown`; it must never
 //! depend on an async runtime, a database or a DOM.
@@ -21,6 +23,7 @@ pub mod media;
 pub mod pack;
 pub mod pack_set;
 pub mod platform;
+pub mod post_text;
 pub mod rules;
 
 pub use error_code::JobErrorCode;

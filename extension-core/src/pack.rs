@@ -56,6 +56,64 @@ pub struct Pack {
     pub signals: Vec<Signal>,
     /// One flow per job type the pack supports.
     pub flows: Vec<Flow>,
+    /// The longest a job on this platform may run, in seconds (default
+    /// [`DEFAULT_DEADLINE_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_seconds: Option<u64>,
+    /// Per-locale label tables: `labels["postButton"]["de"] = ["Posten"]`.
+    /// A locator's `text` or `name` of `@postButton` matches any of the
+    /// label's strings, in every locale.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The platform's create calls, read as network evidence of the new
+    /// post (armed in the page right before the submit click).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<NetRule>,
+}
+
+/// A job's deadline when the pack names none.
+pub const DEFAULT_DEADLINE_SECONDS: u64 = 240;
+
+/// The locales every label table must cover.
+pub const LABEL_LOCALES: &[&str] = &["en", "de", "fr", "es", "pt", "it", "ja", "zh"];
+
+/// The reasons an interruption signal may give (`details.reason`).
+pub const SIGNAL_REASONS: &[&str] = &["checkpoint", "two_factor", "captcha", "suspended"];
+
+/// A response of the platform's own web app that identifies the new post:
+/// the MAIN-world watcher reads only the bodies of responses to requests
+/// that match `url_matches` (and `method`, `body_contains`), and hands the
+/// DOM agent only the captured values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetRule {
+    /// Named by `network` conditions.
+    pub id: String,
+    /// A JavaScript regular expression the request URL must match.
+    pub url_matches: String,
+    /// The request method (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Text the request body must contain (e.g. Facebook's
+    /// `ComposerStoryCreateMutation` friendly name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// Values to capture from the JSON response, by name.
+    pub captures: BTreeMap<String, Capture>,
+    /// The capture a response must yield to count as evidence.
+    pub requires: String,
+}
+
+/// Where a captured value sits in a JSON response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Capture {
+    /// Dotted paths (`data.items.0.id`), tried in order; the first string or
+    /// number wins.
+    pub paths: Vec<String>,
+    /// A JavaScript regular expression: keep its first match of the value.
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 /// The steps of one job type.
@@ -95,6 +153,35 @@ pub struct Locator {
     /// inside becomes the result (e.g. the link inside a post card).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inner: Option<String>,
+    /// The element's rendered text must be the job's whole text (emoji as
+    /// images, hidden text, shortened links and white space tolerated; see
+    /// [`crate::engine::post_text_pattern`]). Matched before `inner`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub post_text: bool,
+    /// Agent wire form of a `@label` text: any of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_any: Vec<String>,
+    /// Agent wire form of a `@label` name: any of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_any: Vec<String>,
+    /// Agent wire form of `postText`: a JavaScript regular expression the
+    /// element's rendered text must match in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_pattern: Option<String>,
+}
+
+impl Locator {
+    /// Whether the locator says anything at all.
+    fn has_criteria(&self) -> bool {
+        self.css.is_some()
+            || self.role.is_some()
+            || self.text.is_some()
+            || self.name.is_some()
+            || self.post_text
+            || !self.text_any.is_empty()
+            || !self.name_any.is_empty()
+            || self.text_pattern.is_some()
+    }
 }
 
 /// A page state, as a conjunction of probes.
@@ -118,6 +205,11 @@ pub struct Condition {
     /// A JavaScript regular expression the page URL must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_matches: Option<String>,
+    /// Holds once the pack's network rule of this id captured the new
+    /// post's identifier in this page; its values become `net.<name>`
+    /// variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -135,6 +227,10 @@ pub struct Signal {
     /// reported as `details.retryAfter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// For interruptions (code `not_logged_in`): `checkpoint`,
+    /// `two_factor`, `captcha` or `suspended`, reported as `details.reason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What happens after a wait branch matched, a step failed, or a wait timed
@@ -191,6 +287,20 @@ pub struct Shape {
     /// The value must start with `http://` or `https://`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub absolute_url: bool,
+    /// The value must contain this text followed by at least one digit; the
+    /// value becomes that text and its digits (`urn:li:activity:` in
+    /// `x urn:li:activity:7 y` → `urn:li:activity:7`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_from: Option<String>,
+    /// A JavaScript regular expression: the value becomes its first match
+    /// (applied by the DOM agent while reading, so `exclude` compares the
+    /// matched values; a candidate without a match is skipped).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The stored value: this template with `{value}` replaced by the value
+    /// (`https://www.linkedin.com/feed/update/{value}/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_template: Option<String>,
 }
 
 /// What a step does.
@@ -241,14 +351,49 @@ pub enum Action {
         into: String,
         #[serde(default)]
         shape: Shape,
+        /// A list saved by `collect`: candidates whose value is in it are
+        /// skipped (the agent waits for a new one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exclude: Option<String>,
+    },
+    /// Read `read` of every element the target matches into the saved list
+    /// `into` (e.g. the posts present before submitting). A missing target
+    /// is an empty list, never a failure.
+    #[serde(rename_all = "camelCase")]
+    Collect {
+        target: String,
+        read: String,
+        into: String,
+        /// A JavaScript regular expression: keep each value's first match
+        /// (as an `extract`'s shape `match` does, so the two compare).
+        #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+    },
+    /// Press a key (`Escape`, `Enter`), on the target when one is given.
+    #[serde(rename_all = "camelCase")]
+    Press {
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     /// Store `value` (may use `{var}` placeholders, e.g. `{groupPageUrl}`)
     /// in the variable `into` (`postUrl`, or `details.<key>`), e.g. a
     /// `details.buttonState` decided by which branch matched.
     #[serde(rename_all = "camelCase")]
-    Set { into: String, value: String },
+    Set {
+        into: String,
+        value: String,
+        /// Alternatives, in order, when `value` names a variable with no
+        /// value.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        or_else: Vec<String>,
+    },
     /// End the flow: success when the flow captured what the job needs.
     Done,
+    /// End the flow as failed with this code (e.g. `outcome_unknown` after
+    /// a `set` of `details.seen`).
+    #[serde(rename_all = "camelCase")]
+    Fail { code: JobErrorCode, message: String },
 }
 
 /// One step of a flow. (Unknown fields are rejected by [`Action`]: serde
@@ -267,9 +412,16 @@ pub struct Step {
     /// (default: fail with `selector_not_found`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_fail: Option<Then>,
+    /// How often the step may be entered in one job (bounded loops; default
+    /// [`DEFAULT_MAX_VISITS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_visits: Option<u32>,
     #[serde(flatten)]
     pub action: Action,
 }
+
+/// How often a step may be entered in one job unless it says otherwise.
+pub const DEFAULT_MAX_VISITS: u32 = 4;
 
 fn default_timeout() -> u64 {
     DEFAULT_TIMEOUT_MS
@@ -283,12 +435,14 @@ impl Step {
             | Action::InsertText { target }
             | Action::AttachFiles { target }
             | Action::DismissOverlay { target }
+            | Action::Collect { target, .. }
             | Action::Extract { target, .. } => Some(target),
+            Action::Press { target, .. } => target.as_deref(),
             Action::Navigate { .. }
             | Action::WaitFor { .. }
             | Action::Check { .. }
             | Action::Set { .. } => None,
-            Action::Done => None,
+            Action::Done | Action::Fail { .. } => None,
         }
     }
 
@@ -340,6 +494,30 @@ impl Pack {
         self.targets.get(name)
     }
 
+    /// Every string of a label, all locales (English first), without
+    /// repeats.
+    pub fn label(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if let Some(table) = self.labels.get(name) {
+            let en = table.get("en").into_iter().flatten();
+            let rest = table
+                .iter()
+                .filter(|(k, _)| *k != "en")
+                .flat_map(|(_, v)| v);
+            for s in en.chain(rest) {
+                if !s.trim().is_empty() && !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The job deadline, in milliseconds.
+    pub fn deadline_ms(&self) -> u64 {
+        self.deadline_seconds.unwrap_or(DEFAULT_DEADLINE_SECONDS) * 1000
+    }
+
     /// Whether a URL is on one of the pack's hosts.
     pub fn matches_url(&self, url: &str) -> bool {
         host_of(url).is_some_and(|h| self.hosts.iter().any(|x| x.eq_ignore_ascii_case(h)))
@@ -367,13 +545,55 @@ impl Pack {
                 return err(format!("target {name:?} has no locators"));
             }
             for l in &target.0 {
-                if l.css.is_none() && l.role.is_none() && l.text.is_none() && l.name.is_none() {
+                if !l.has_criteria() {
                     return err(format!("target {name:?} has a locator with no criteria"));
                 }
+                for label in [&l.text, &l.name].into_iter().flatten() {
+                    if let Some(key) = label.strip_prefix('@') {
+                        if !self.labels.contains_key(key) {
+                            return err(format!("target {name:?} names unknown label {label:?}"));
+                        }
+                    }
+                }
+            }
+        }
+        for (name, table) in &self.labels {
+            for locale in LABEL_LOCALES {
+                if table
+                    .get(*locale)
+                    .is_none_or(|v| v.iter().all(|s| s.trim().is_empty()))
+                {
+                    return err(format!("label {name:?} has no {locale} text"));
+                }
+            }
+        }
+        let mut rule_ids = BTreeSet::new();
+        for r in &self.network {
+            if !rule_ids.insert(r.id.as_str()) {
+                return err(format!("two network rules named {:?}", r.id));
+            }
+            if !r.captures.contains_key(&r.requires) {
+                return err(format!(
+                    "network rule {:?} requires {:?}, which it does not capture",
+                    r.id, r.requires
+                ));
+            }
+            if r.captures.values().any(|c| c.paths.is_empty()) {
+                return err(format!(
+                    "network rule {:?} has a capture with no paths",
+                    r.id
+                ));
             }
         }
         for s in &self.signals {
             self.check_conditions("signal", &s.when)?;
+            if let Some(r) = &s.reason {
+                if !SIGNAL_REASONS.contains(&r.as_str()) {
+                    return err(format!(
+                        "signal reason {r:?} is not one of {SIGNAL_REASONS:?}"
+                    ));
+                }
+            }
         }
         let mut types = BTreeSet::new();
         for flow in &self.flows {
@@ -390,13 +610,18 @@ impl Pack {
             return Err(PackError(format!("{place}: empty condition list")));
         }
         for c in conds {
+            if let Some(n) = &c.network {
+                if !self.network.iter().any(|r| &r.id == n) {
+                    return Err(PackError(format!("{place}: unknown network rule {n:?}")));
+                }
+            }
             match &c.target {
                 Some(t) if !self.targets.contains_key(t) => {
                     return Err(PackError(format!("{place}: unknown target {t:?}")));
                 }
-                None if c.url_matches.is_none() => {
+                None if c.url_matches.is_none() && c.network.is_none() => {
                     return Err(PackError(format!(
-                        "{place}: a condition needs a target or urlMatches"
+                        "{place}: a condition needs a target, urlMatches or network"
                     )));
                 }
                 None if c.gone || c.enabled || c.has_job_text => {
@@ -718,7 +943,7 @@ mod tests {
             for state in states {
                 assert!(
                     f.steps.iter().any(|s| matches!(&s.action,
-                        Action::Set { into, value } if into == "details.buttonState" && value == state)),
+                        Action::Set { into, value, .. } if into == "details.buttonState" && value == state)),
                     "{job}: {state}"
                 );
             }
@@ -765,7 +990,7 @@ mod tests {
         assert!(css("postNow")
             .iter()
             .any(|c| c.contains("common-modal-confirm-modal")));
-        assert!(css("firstPostLink")
+        assert!(css("postLinks")
             .iter()
             .any(|c| c.contains("components_PostInfoCell_Container")));
         let flow = pack.flow(JobType::Post).unwrap();

@@ -229,3 +229,350 @@ fn set_writes_only_post_url_or_details() {
     let e = Pack::from_json(&v.to_string()).unwrap_err();
     assert!(e.0.contains("only postUrl or details"), "{}", e.0);
 }
+
+// ---------------------------------------------------------------------------
+// The built-in Facebook pack, run against recorded observations (the replies
+// the DOM agent gives on the fixture pages).
+
+mod builtin {
+    use extension_core::engine::{
+        advance, failure_details, AgentCommand, Command, EngineState, Observation, Outcome,
+    };
+    use extension_core::pack::Pack;
+    use extension_core::{JobErrorCode, JobType, LeasedJob, Platform, PlatformPayload};
+    use serde_json::{json, Value};
+
+    const TEXT: &str = "Quarterly numbers are in 📈\nThanks to everyone.";
+    const FEED: &str = "https://www.facebook.com/";
+    const GROUP_ID: &str = "1577315533418837";
+
+    fn post_job(group_id: Option<&str>) -> LeasedJob {
+        LeasedJob {
+            id: "job-fb".into(),
+            job_type: JobType::Post,
+            platform: Platform::Facebook,
+            text: TEXT.into(),
+            media_paths: vec![],
+            platform_payload: group_id.map(|id| PlatformPayload {
+                group_id: Some(id.into()),
+                group_url: None,
+            }),
+            lease_expires_at: 0,
+            attempt: 1,
+        }
+    }
+
+    struct Driver {
+        pack: Pack,
+        job: LeasedJob,
+        state: EngineState,
+        last: Command,
+        submit_clicks: usize,
+    }
+
+    impl Driver {
+        fn new(job: LeasedJob) -> Driver {
+            let mut d = Driver {
+                pack: Pack::builtin(Platform::Facebook).unwrap(),
+                job,
+                state: EngineState::default(),
+                last: Command::ReportSubmitting,
+                submit_clicks: 0,
+            };
+            d.feed(Observation::Start { url: None });
+            d
+        }
+
+        fn feed(&mut self, obs: Observation) -> &Command {
+            let state: EngineState =
+                serde_json::from_str(&serde_json::to_string(&self.state).unwrap()).unwrap();
+            let (state, cmd) = advance(&self.pack, &self.job, state, obs);
+            self.state = state;
+            if let Command::Agent {
+                command: AgentCommand::Click { arm, .. },
+            } = &cmd
+            {
+                self.submit_clicks += usize::from(!arm.is_empty());
+            }
+            self.last = cmd;
+            &self.last
+        }
+
+        fn reply(&mut self, reply: Value) -> &Command {
+            self.feed(Observation::Agent {
+                reply: serde_json::from_value(reply).unwrap(),
+            })
+        }
+
+        /// The key of the current wait's branch whose first probe is the
+        /// given target (or network rule).
+        fn key_of(&self, what: &str) -> String {
+            let Command::Agent {
+                command: AgentCommand::WaitFor { branches, .. },
+            } = &self.last
+            else {
+                panic!("expected a wait, got {:?}", self.last)
+            };
+            branches
+                .iter()
+                .find(|b| {
+                    let p = &b.probes[0];
+                    p.network.as_deref() == Some(what)
+                        || p.target
+                            .as_ref()
+                            .is_some_and(|t| serde_json::to_string(t).unwrap().contains(what))
+                })
+                .map(|b| b.key.clone())
+                .unwrap_or_else(|| panic!("no branch for {what} in {:?}", self.last))
+        }
+
+        fn matched(&mut self, key: &str, probes: Value) -> &Command {
+            self.reply(json!({"ok": true, "url": FEED, "matched": key, "probes": probes}))
+        }
+
+        /// Feed, or group page: up to the composer's check.
+        fn up_to_check(&mut self) {
+            match self.last.clone() {
+                Command::Navigate { url, .. } => {
+                    self.feed(Observation::Navigated { url });
+                }
+                other => panic!("expected navigate, got {other:?}"),
+            }
+            let group = self.job.platform_payload.is_some();
+            let opener = if group {
+                "Write something"
+            } else {
+                r#"[role=\"region\"] [role=\"button\"]"#
+            };
+            let key = self.key_of(opener);
+            self.matched(&key, json!([{"found": true, "enabled": true}]));
+            // The overlay (cookie consent) is dismissed only if present.
+            assert!(
+                matches!(
+                    &self.last,
+                    Command::Agent {
+                        command: AgentCommand::Dismiss { .. }
+                    }
+                ),
+                "{:?}",
+                self.last
+            );
+            self.reply(json!({"ok": true, "url": FEED, "found": false}));
+            assert!(
+                matches!(&self.last, Command::Agent { command: AgentCommand::Click { arm, .. } } if arm.is_empty())
+            );
+            self.reply(json!({"ok": true, "url": FEED, "found": true, "via": 0}));
+            self.matched("s0", json!([{"found": true, "enabled": true}]));
+            match &self.last {
+                Command::Agent {
+                    command: AgentCommand::InsertText { text, .. },
+                } => assert_eq!(text, TEXT),
+                other => panic!("expected insertText, got {other:?}"),
+            }
+            self.reply(json!({"ok": true, "url": FEED, "found": true, "via": 0, "method": "paste", "text": TEXT}));
+        }
+
+        /// From the check to the publish click (a one-step composer).
+        fn check_to_click(&mut self, before: &[&str]) {
+            self.matched("s0", json!([{"found": true, "enabled": true, "text": TEXT}, {"found": true, "enabled": true}]));
+            // Post is enabled: no Next.
+            self.matched("s0", json!([{"found": true, "enabled": true}]));
+            assert!(
+                matches!(&self.last, Command::Agent { command: AgentCommand::ReadAll { what, .. } } if what == "href"),
+                "the links present before posting are collected: {:?}",
+                self.last
+            );
+            self.reply(json!({"ok": true, "url": FEED, "found": true, "values": before}));
+            assert_eq!(self.last, Command::ReportSubmitting);
+            self.feed(Observation::SubmittingAccepted);
+            match &self.last {
+                Command::Agent {
+                    command: AgentCommand::Click { arm, .. },
+                } => {
+                    let rule = arm
+                        .iter()
+                        .find(|r| r.id == "create")
+                        .expect("the create rule is armed");
+                    assert_eq!(
+                        rule.body_contains.as_deref(),
+                        Some("ComposerStoryCreateMutation")
+                    );
+                    assert_eq!(rule.method.as_deref(), Some("POST"));
+                }
+                other => panic!("expected the publish click, got {other:?}"),
+            }
+            self.reply(json!({"ok": true, "url": FEED, "found": true, "via": 0}));
+        }
+
+        fn outcome(&self) -> &Outcome {
+            match &self.last {
+                Command::Finish { outcome } => outcome,
+                other => panic!("expected the end, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_create_response_gives_a_feed_post_its_url() {
+        let mut d = Driver::new(post_job(None));
+        d.up_to_check();
+        d.check_to_click(&["https://www.facebook.com/someone.else/posts/pfbid02Sample1"]);
+        let key = d.key_of("create");
+        let url = "https://www.facebook.com/clawtest/posts/pfbid02kNe7vQx3Wc9m";
+        d.matched(&key, json!([{"found": true, "values": {"storyUrl": url, "postId": "122115474637250051", "actorId": "100089999000001"}}]));
+        match d.outcome() {
+            Outcome::Succeeded { post_url, .. } => assert_eq!(post_url.as_deref(), Some(url)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(d.submit_clicks, 1);
+    }
+
+    #[test]
+    fn a_group_post_id_from_the_create_response_is_the_group_permalink() {
+        let mut d = Driver::new(post_job(Some(GROUP_ID)));
+        d.up_to_check();
+        d.check_to_click(&[]);
+        let key = d.key_of("create");
+        d.matched(
+            &key,
+            json!([{"found": true, "values": {"postId": "1592031457280115"}}]),
+        );
+        // A short look for a pending-approval notice first.
+        let timeout = d.reply(json!({"ok": true, "url": FEED}));
+        match timeout {
+            Command::Finish {
+                outcome: Outcome::Succeeded { post_url, .. },
+            } => {
+                assert_eq!(
+                post_url.as_deref(),
+                Some("https://www.facebook.com/groups/1577315533418837/permalink/1592031457280115/")
+            )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_two_step_composer_clicks_next_then_post_once() {
+        let mut d = Driver::new(post_job(None));
+        d.up_to_check();
+        d.matched("s0", json!([{"found": true, "enabled": true, "text": TEXT}, {"found": true, "enabled": true}]));
+        // Post is not there, Next is.
+        let next = d.key_of("Siguiente");
+        assert_eq!(next, "s1");
+        d.matched(&next, json!([{"found": true, "enabled": true}]));
+        match &d.last {
+            Command::Agent {
+                command: AgentCommand::Click { arm, target, .. },
+            } => {
+                assert!(arm.is_empty(), "Next is not the publish click");
+                assert!(serde_json::to_string(target).unwrap().contains("Siguiente"));
+            }
+            other => panic!("expected the Next click, got {other:?}"),
+        }
+        d.reply(json!({"ok": true, "url": FEED, "found": true, "via": 0}));
+        // The settings screen's Post.
+        d.matched("s0", json!([{"found": true, "enabled": true}]));
+        assert!(matches!(
+            &d.last,
+            Command::Agent {
+                command: AgentCommand::ReadAll { .. }
+            }
+        ));
+        d.reply(json!({"ok": true, "url": FEED, "found": false, "values": []}));
+        assert_eq!(d.last, Command::ReportSubmitting);
+        assert_eq!(d.submit_clicks, 0);
+    }
+
+    #[test]
+    fn a_checkpoint_or_two_factor_page_fails_not_logged_in_with_its_reason() {
+        for (url, reason, marker) in [
+            (
+                "https://www.facebook.com/checkpoint/1501092823525282/?next=x",
+                "checkpoint",
+                "checkpoint/\"",
+            ),
+            (
+                "https://www.facebook.com/two_step_verification/authentication/?flow=pre_authentication",
+                "two_factor",
+                "two_step_verification",
+            ),
+            (
+                "https://www.facebook.com/checkpoint/828281030927956/?next=x",
+                "suspended",
+                "828281030927956",
+            ),
+        ] {
+            let mut d = Driver::new(post_job(None));
+            d.feed(Observation::Navigated { url: FEED.into() });
+            // The signal the agent finds holding: the URL-only one for this page.
+            let Command::Agent {
+                command: AgentCommand::WaitFor { branches, .. },
+            } = d.last.clone()
+            else {
+                panic!("{:?}", d.last)
+            };
+            let key = branches
+                .iter()
+                .find(|b| {
+                    b.key.starts_with('g')
+                        && b.probes.len() == 1
+                        && serde_json::to_string(&b.probes[0].url_matches)
+                            .unwrap()
+                            .contains(marker)
+                })
+                .map(|b| b.key.clone())
+                .unwrap();
+            d.reply(json!({"ok": true, "url": url, "matched": key}));
+            match d.outcome() {
+                Outcome::Failed { code, .. } => assert_eq!(*code, JobErrorCode::NotLoggedIn),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(failure_details(&d.state).unwrap()["reason"], reason, "{url}");
+            assert_eq!(d.submit_clicks, 0);
+        }
+    }
+
+    #[test]
+    fn without_any_identity_the_post_is_outcome_unknown_with_what_was_seen() {
+        let mut d = Driver::new(post_job(None));
+        d.up_to_check();
+        let old = "https://www.facebook.com/clawtest/posts/pfbid0Older";
+        d.check_to_click(&[old]);
+        // The composer closed; no response, notice or link.
+        let gone = d.key_of(r#"]:has([data-lexical-editor=\"true\"])"#);
+        d.matched(&gone, json!([{"found": false}, {"found": false}]));
+        d.reply(json!({"ok": true, "url": FEED}));
+        match &d.last {
+            Command::Agent {
+                command: AgentCommand::Read { exclude, .. },
+            } => assert_eq!(
+                exclude,
+                &vec![old.to_string()],
+                "posts seen before are never taken"
+            ),
+            other => panic!("expected the feed read, got {other:?}"),
+        }
+        d.reply(json!({"ok": true, "url": FEED, "found": false}));
+        assert_eq!(
+            d.last,
+            Command::Navigate {
+                url: "https://www.facebook.com/me".into(),
+                timeout_ms: 30_000
+            }
+        );
+        d.feed(Observation::Navigated {
+            url: "https://www.facebook.com/clawtest".into(),
+        });
+        d.reply(json!({"ok": true, "url": FEED, "found": false}));
+        match d.outcome() {
+            Outcome::Failed { code, .. } => assert_eq!(*code, JobErrorCode::OutcomeUnknown),
+            other => panic!("{other:?}"),
+        }
+        assert!(failure_details(&d.state).unwrap()["seen"]
+            .as_str()
+            .unwrap()
+            .contains("no link"));
+        assert_eq!(d.submit_clicks, 1);
+    }
+}

@@ -79,6 +79,34 @@ extern "C" {
 
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(cb: &Function, ms: i32) -> JsValue;
+
+    #[wasm_bindgen(js_namespace = ["chrome", "notifications"], js_name = create, catch)]
+    async fn notifications_create(id: &str, options: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setBadgeText, catch)]
+    async fn action_set_badge_text(details: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor, catch)]
+    async fn action_set_badge_background_color(details: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+// ---- telling the user ---------------------------------------------------------
+
+/// `chrome.notifications.create` (a basic notification with the extension's
+/// icon); errors ignored: a notification is a courtesy, never a condition.
+pub async fn notify(id: &str, title: &str, message: &str) {
+    let options = obj(serde_json::json!({
+        "type": "basic",
+        "iconUrl": "icons/icon128.png",
+        "title": title,
+        "message": message,
+        "priority": 2,
+    }));
+    let _ = notifications_create(id, &options).await;
+}
+
+/// The toolbar badge (`""` clears it); errors ignored.
+pub async fn set_badge(text: &str) {
+    let _ = action_set_badge_background_color(&obj(serde_json::json!({"color": "#b42318"}))).await;
+    let _ = action_set_badge_text(&obj(serde_json::json!({"text": text}))).await;
 }
 
 // ---- identity ---------------------------------------------------------------

@@ -82,6 +82,9 @@ pub enum HostError {
     /// The tab's content script is not there ("Receiving end does not
     /// exist"): the message was not delivered, so sending again is safe.
     NoReceiver(String),
+    /// The page went away while the agent worked on the message (the tab
+    /// loaded another page): the command may have run in the old page.
+    PageChanged(String),
     /// The tab is gone, or the message may have been delivered without an
     /// answer: never resend.
     Tab(String),
@@ -96,6 +99,7 @@ impl std::fmt::Display for HostError {
         match self {
             HostError::Network(m) => write!(f, "network: {m}"),
             HostError::NoReceiver(m) => write!(f, "no content script: {m}"),
+            HostError::PageChanged(m) => write!(f, "the page changed: {m}"),
             HostError::Tab(m) => write!(f, "tab: {m}"),
             HostError::Storage(m) => write!(f, "storage: {m}"),
             HostError::SignIn(m) => write!(f, "sign-in: {m}"),
@@ -149,4 +153,10 @@ pub trait Host {
     }
     /// A fresh unguessable string (for nonces).
     fn random_token(&self) -> String;
+    /// Tells the user something needs them (a system notification).
+    async fn notify(&self, _id: &str, _title: &str, _message: &str) {}
+    /// Sets the toolbar badge (`""` clears it).
+    async fn set_badge(&self, _text: &str) {}
+    /// Waits a moment (a page that is loading anew).
+    async fn sleep(&self, _ms: u32) {}
 }

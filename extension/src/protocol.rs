@@ -28,6 +28,8 @@ pub const RECENT_JOBS: &str = "recentJobs";
 pub const CONNECTION: &str = "connection";
 /// Storage key of the in-flight job.
 pub const INFLIGHT: &str = "inflight";
+/// Storage key of what needs the user ([`Attention`]), one per platform.
+pub const ATTENTION: &str = "attention";
 /// Storage key of the newest valid selector pack set the server served
 /// (`extension_core::pack_set::PackSet`).
 pub const SELECTOR_PACKS: &str = "selectorPacks";
@@ -63,6 +65,25 @@ pub struct Pairing {
     pub expires_at: i64,
     /// The server it was registered with.
     pub server_url: String,
+}
+
+/// Something only the user can fix, for the popup (and the badge): a
+/// platform stopped a job with a security check, a two-factor prompt, a
+/// captcha, a suspension or a login wall. Kept until a later job on that
+/// platform succeeds or the user dismisses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attention {
+    pub platform: String,
+    /// `checkpoint`, `two_factor`, `captcha`, `suspended`; none for a plain
+    /// login wall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What to do, in the platform pack's words.
+    pub message: String,
+    pub job_id: String,
+    /// Milliseconds since the Unix epoch.
+    pub at: f64,
 }
 
 /// A finished job, for the popup.
@@ -110,6 +131,8 @@ pub enum PageMessage {
     Unpair,
     /// The options changed (server URL): reconnect.
     SettingsChanged,
+    /// The user read what needed them: forget it and clear the badge.
+    ClearAttention,
     /// From the offscreen relay: it started and asks where to connect;
     /// answered with [`Reply::url`].
     RelayReady,

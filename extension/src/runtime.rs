@@ -22,10 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::host::{Host, HostError, HttpRequest, HttpResponse};
-use crate::protocol::{self, Pairing, RecentJob};
+use crate::protocol::{self, Attention, Pairing, RecentJob};
 
-/// The longest a job may run before it is given up.
-pub const JOB_DEADLINE_MS: f64 = 4.0 * 60_000.0;
+/// How often a command that only looks is sent again to a page that
+/// loaded anew under it, and the pause before each try.
+const RESEND_TRIES: u32 = 4;
+const RESEND_PAUSE_MS: u32 = 500;
 /// How often a running job renews its lease.
 pub const RENEW_EVERY_MS: f64 = 30_000.0;
 /// Raw bytes per file chunk handed to the DOM agent.
@@ -391,6 +393,24 @@ async fn save<H: Host>(h: &H, inflight: &Inflight) -> Result<(), HostError> {
     .await
 }
 
+/// At browser start: tab ids do not survive a browser restart (a new tab
+/// may get an old id), so the in-flight job forgets its tab.
+pub async fn forget_tabs<H: Host>(h: &H) -> Result<(), HostError> {
+    let Some(mut inflight) = h
+        .get(protocol::INFLIGHT)
+        .await?
+        .and_then(|v| serde_json::from_value::<Inflight>(v).ok())
+    else {
+        return Ok(());
+    };
+    if inflight.tab_id.is_none() {
+        return Ok(());
+    }
+    inflight.tab_id = None;
+    inflight.opened_tab = false;
+    save(h, &inflight).await
+}
+
 /// Runs the in-flight job left by a previous worker (if any), then leases
 /// and runs jobs until the queue is empty. Returns how many jobs ended.
 pub async fn drain<H: Host>(h: &H) -> Result<usize, RuntimeError> {
@@ -566,9 +586,11 @@ async fn resume<H: Host>(h: &H, mut inflight: Inflight) -> Result<Outcome, Runti
     };
     let mut url = None;
     if let Some(id) = inflight.tab_id {
+        // Only a tab that still shows the platform is the job's tab: a tab
+        // id can be reused for another page.
         match h.tab(id).await {
-            Some(tab) => url = tab.url,
-            None => {
+            Some(tab) if tab.url.as_deref().is_some_and(|u| pack.matches_url(u)) => url = tab.url,
+            _ => {
                 inflight.tab_id = None;
                 inflight.opened_tab = false;
             }
@@ -585,7 +607,10 @@ async fn drive<H: Host>(
 ) -> Result<Outcome, RuntimeError> {
     let mut obs = first;
     loop {
-        if inflight.state.outcome.is_none() && h.now_ms() - inflight.started_at > JOB_DEADLINE_MS {
+        // The platform's own deadline (the pack's `deadlineSeconds`).
+        if inflight.state.outcome.is_none()
+            && h.now_ms() - inflight.started_at > pack.deadline_ms() as f64
+        {
             obs = Observation::TimedOut;
         }
         let (state, cmd) = advance(pack, &inflight.job, inflight.state.clone(), obs);
@@ -647,24 +672,47 @@ async fn execute<H: Host>(
     }
     match cmd {
         Command::Navigate { url, timeout_ms } => Ok(navigate(h, inflight, &url, timeout_ms).await),
-        Command::Agent { command } => {
+        Command::Agent { mut command } => {
+            // In the user's own tab, never type over a draft they are writing.
+            if let AgentCommand::InsertText { keep_draft, .. } = &mut command {
+                *keep_draft = inflight.only_open_tabs;
+            }
             let tab = match tab_for_agent(h, pack, inflight).await {
                 Ok(t) => t,
                 Err(message) => return Ok(Observation::Unreachable { message }),
             };
-            Ok(match send_agent(h, tab, &command).await {
-                Ok(reply) => Observation::Agent { reply },
-                Err(e) => Observation::Unreachable {
-                    message: e.to_string(),
-                },
-            })
+            // A page that loads anew (a checkpoint page after the publish
+            // click) drops the message; a command that only looks is sent
+            // again to the new page.
+            let mut tries = 0;
+            loop {
+                match send_agent(h, tab, &command).await {
+                    Ok(reply) => return Ok(Observation::Agent { reply }),
+                    Err(HostError::PageChanged(_) | HostError::NoReceiver(_))
+                        if command.only_looks() && tries < RESEND_TRIES =>
+                    {
+                        tries += 1;
+                        h.sleep(RESEND_PAUSE_MS).await;
+                    }
+                    Err(e) => {
+                        return Ok(Observation::Unreachable {
+                            message: e.to_string(),
+                        })
+                    }
+                }
+            }
         }
-        Command::AttachMedia { target, timeout_ms } => {
+        Command::AttachMedia {
+            target,
+            timeout_ms,
+            interrupts,
+        } => {
             let tab = match tab_for_agent(h, pack, inflight).await {
                 Ok(t) => t,
                 Err(message) => return Ok(Observation::Unreachable { message }),
             };
-            Ok(attach_media(h, tab, &inflight.job, target, timeout_ms).await)
+            let files = FilesTo { tab, target };
+            Ok(attach_media(h, files, &inflight.job, timeout_ms, interrupts).await)
         }
         Command::ReportSubmitting => {
             let mut last = String::new();
@@ -786,12 +834,18 @@ pub fn file_mime(content_type: Option<&str>, name: &str, bytes: &[u8]) -> String
         .unwrap_or_else(|| "application/octet-stream".into())
 }
 
+/// Where a job's media go: the tab and the target in it.
+struct FilesTo {
+    tab: i32,
+    target: Target,
+}
+
 async fn attach_media<H: Host>(
     h: &H,
-    tab: i32,
+    FilesTo { tab, target }: FilesTo,
     job: &LeasedJob,
-    target: Target,
     timeout_ms: u64,
+    interrupts: Vec<extension_core::engine::AgentBranch>,
 ) -> Observation {
     let mut ids = Vec::new();
     for (i, url) in job.media_paths.iter().enumerate() {
@@ -848,6 +902,7 @@ async fn attach_media<H: Host>(
         target,
         file_ids: ids,
         timeout_ms,
+        interrupts,
     };
     match send_agent(h, tab, &cmd).await {
         Ok(reply) => Observation::Agent { reply },
@@ -955,8 +1010,73 @@ async fn finish<H: Host>(
         serde_json::to_value(&recent).unwrap_or_default(),
     )
     .await?;
+    note_attention(h, inflight, &outcome).await?;
     h.remove(protocol::INFLIGHT).await?;
     Ok(outcome)
+}
+
+async fn attention_list<H: Host>(h: &H) -> Result<Vec<Attention>, HostError> {
+    Ok(h.get(protocol::ATTENTION)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+/// A job the platform stopped for the user (a login wall, a security check,
+/// two-factor, a captcha, a suspension) is kept for the popup, shown as the
+/// toolbar badge and told in a notification; a later success on that
+/// platform clears it.
+async fn note_attention<H: Host>(
+    h: &H,
+    inflight: &Inflight,
+    outcome: &Outcome,
+) -> Result<(), HostError> {
+    let platform = inflight.job.platform;
+    let mut list = attention_list(h).await?;
+    let before = list.len();
+    match outcome {
+        Outcome::Failed {
+            code: JobErrorCode::NotLoggedIn,
+            message,
+        } => {
+            list.retain(|a| a.platform != platform.as_str());
+            let reason = inflight.state.vars.get("details.reason").cloned();
+            let title = format!("Claw Post: {} needs you", platform.display_name());
+            h.notify(&format!("clawpost-{}", platform.as_str()), &title, message)
+                .await;
+            list.insert(
+                0,
+                Attention {
+                    platform: platform.as_str().to_string(),
+                    reason,
+                    message: message.clone(),
+                    job_id: inflight.job.id.clone(),
+                    at: h.now_ms(),
+                },
+            );
+        }
+        Outcome::Succeeded { .. } => {
+            list.retain(|a| a.platform != platform.as_str());
+            if list.len() == before {
+                return Ok(());
+            }
+        }
+        _ => return Ok(()),
+    }
+    h.set(
+        protocol::ATTENTION,
+        serde_json::to_value(&list).unwrap_or_default(),
+    )
+    .await?;
+    h.set_badge(if list.is_empty() { "" } else { "!" }).await;
+    Ok(())
+}
+
+/// The user read what needed them: forget it and clear the badge.
+pub async fn clear_attention<H: Host>(h: &H) -> Result<(), HostError> {
+    h.remove(protocol::ATTENTION).await?;
+    h.set_badge("").await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -38,18 +38,27 @@ pub struct ChromeHost;
 fn classify_send_error(message: String) -> HostError {
     if message.contains("Receiving end does not exist") {
         HostError::NoReceiver(message)
+    } else if message.contains("message channel closed") || message.contains("message port closed")
+    {
+        HostError::PageChanged(message)
     } else {
         HostError::Tab(message)
     }
 }
 
+/// How long the agent may take for a command (before the slack).
 fn command_timeout(cmd: &AgentCommand) -> u64 {
     match cmd {
         AgentCommand::WaitFor { timeout_ms, .. }
         | AgentCommand::Click { timeout_ms, .. }
-        | AgentCommand::InsertText { timeout_ms, .. }
         | AgentCommand::Read { timeout_ms, .. }
+        | AgentCommand::ReadAll { timeout_ms, .. }
+        | AgentCommand::Press { timeout_ms, .. }
         | AgentCommand::AttachFiles { timeout_ms, .. } => *timeout_ms,
+        // Typing may start over up to three times in a replaced editor.
+        AgentCommand::InsertText { timeout_ms, .. } => timeout_ms.saturating_mul(4) + 6_000,
+        // Each candidate gets a moment to take the overlay away.
+        AgentCommand::Dismiss { .. } => 8_000,
         AgentCommand::Ping
         | AgentCommand::PutFileChunk { .. }
         | AgentCommand::DropFiles { .. }
@@ -86,6 +95,18 @@ impl ChromeHost {
 }
 
 impl Host for ChromeHost {
+    async fn notify(&self, id: &str, title: &str, message: &str) {
+        chrome::notify(id, title, message).await;
+    }
+
+    async fn set_badge(&self, text: &str) {
+        chrome::set_badge(text).await;
+    }
+
+    async fn sleep(&self, ms: u32) {
+        chrome::sleep(ms).await;
+    }
+
     async fn web_sign_in(&self, url: &str) -> Result<String, HostError> {
         chrome::web_auth_flow(url).await.map_err(HostError::SignIn)
     }
@@ -424,7 +445,10 @@ pub async fn on_alarm(name: String) {
 
 /// `chrome.runtime.onStartup` / `onInstalled`.
 #[wasm_bindgen]
-pub async fn on_lifecycle(_reason: String) {
+pub async fn on_lifecycle(reason: String) {
+    if reason == "startup" {
+        let _ = runtime::forget_tabs(&ChromeHost).await;
+    }
     boot().await;
 }
 
@@ -454,6 +478,11 @@ pub async fn on_message(message: JsValue) -> JsValue {
             set_connection(false, None).await;
             Reply::from_result(start_pairing().await)
         }
+        Ok(PageMessage::ClearAttention) => Reply::from_result(
+            runtime::clear_attention(&ChromeHost)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
         Ok(PageMessage::SettingsChanged) => {
             on_settings_changed().await;
             Reply::ok()

@@ -34,10 +34,22 @@ fn job(id: &str, text: &str, media: &[&str]) -> Value {
         "leaseExpiresAt": 0, "attempt": 1})
 }
 
-fn setup(jobs: Value) {
+/// The X pack the mock page is written for: a fixed snapshot (as in
+/// `tests/runtime.rs`), stored as the served packs so it wins over the
+/// shipped one. These tests follow the runtime and the chrome bindings,
+/// not the shipped pack's latest selectors.
+const TEST_PACK: &str = include_str!("x-test-pack.json");
+
+async fn setup(jobs: Value) {
     install_agent(AGENT_JS);
     mount_x_page();
     install_chrome_mock(&jobs.to_string());
+    let pack: Value = serde_json::from_str(TEST_PACK).unwrap();
+    let version = pack["version"].clone();
+    let set = json!({"version": version, "hash": "test-pack", "packs": [pack]});
+    clawpost_extension::chrome::storage_set(clawpost_extension::protocol::SELECTOR_PACKS, &set)
+        .await
+        .unwrap();
 }
 
 fn requests(path: &str) -> Vec<Value> {
@@ -61,7 +73,8 @@ async fn an_x_job_with_media_runs_end_to_end_through_the_chrome_bindings() {
         "job-1",
         "Hello from the worker\n\nwith two paragraphs",
         &["http://media.test/v1/media/objects/m1/cat.png?signature=s"]
-    )]));
+    )]))
+    .await;
     let done = runtime::drain(&ChromeHost).await.expect("drain");
     assert_eq!(done, 1);
     assert_eq!(posted(), ["Hello from the worker\n\nwith two paragraphs"]);
@@ -96,7 +109,7 @@ async fn an_x_job_with_media_runs_end_to_end_through_the_chrome_bindings() {
 
 #[wasm_bindgen_test]
 async fn a_worker_stopped_after_the_click_never_posts_twice() {
-    setup(json!([job("job-2", "Exactly once", &[])]));
+    setup(json!([job("job-2", "Exactly once", &[])])).await;
     set_die_on_submit_click(true);
     let first = runtime::drain(&ChromeHost);
     let death = wasm_bindgen_futures::JsFuture::from(killed());

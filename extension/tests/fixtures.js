@@ -9,10 +9,15 @@
 
 const posted = [];
 const events = [];
+const cleanups = []; // listeners a fixture put on the document
 
-/** Loads the DOM agent's source as a classic script, once. */
+let agentStale = false;
+
+/** Loads the DOM agent's source as a classic script, once per fixture. */
 export function install_agent(source) {
-  if (globalThis.__clawpostAgent) return;
+  if (globalThis.__clawpostAgent && !agentStale) return;
+  delete globalThis.__clawpostAgent;
+  agentStale = false;
   const s = document.createElement("script");
   s.textContent = source;
   document.head.appendChild(s);
@@ -41,6 +46,10 @@ export function reset() {
   for (const t of document.querySelectorAll('[data-testid="toast"]')) t.remove();
   posted.length = 0;
   events.length = 0;
+  for (const undo of cleanups.splice(0)) undo();
+  // Every fixture is a new page: the next install loads a fresh agent (its
+  // memory of the last editor, armed network hits), as a page load would.
+  agentStale = true;
 }
 
 export function posted_json() {
@@ -174,6 +183,11 @@ export function model() {
 
 export function submit_disabled() {
   return current.button.disabled;
+}
+
+/** The agent's rendered text of the first element matching `css`. */
+export function rendered_text(css) {
+  return globalThis.__clawpostAgent.renderedText(stage().querySelector(css));
 }
 
 /** Tries to cheat the editor the way naive automation does. */
@@ -448,4 +462,328 @@ export function append_shadow_editor() {
   editor.setAttribute("role", "textbox");
   editor.textContent = "draft text of the user";
   shadow.appendChild(editor);
+}
+
+// ---------------------------------------------------------------------------
+// The agent's newer primitives: lazy permalinks, overlays, keys, a composer
+// swapped after it opened, and the page's own network calls.
+
+/**
+ * Two story cards whose permalinks are href="#" until the page fills them
+ * in, as Facebook does: one on mouseover (a moment later), one on focus
+ * (at once). Clicking a link that is not filled in does nothing.
+ */
+export function mount_lazy_permalinks() {
+  reset();
+  const card = (id, url, event, delay) => {
+    const article = document.createElement("div");
+    article.setAttribute("role", "article");
+    article.id = id;
+    const p = document.createElement("p");
+    p.textContent = `Story ${id}`;
+    const a = document.createElement("a");
+    a.setAttribute("href", "#");
+    a.setAttribute("role", "link");
+    a.tabIndex = 0;
+    a.textContent = "Just now";
+    a.addEventListener(event, () => {
+      events.push(`${id}:${event}`);
+      const fill = () => a.setAttribute("href", url);
+      if (delay) setTimeout(fill, delay);
+      else fill();
+    });
+    a.addEventListener("click", (e) => {
+      if (a.getAttribute("href") === "#") e.preventDefault();
+    });
+    article.append(p, a);
+    stage().appendChild(article);
+  };
+  card("hovered", "/clawtest/posts/pfbid0Hovered?__cft__[0]=AZWx1&__tn__=%2CO%2CP-R", "mouseover", 80);
+  card("focused", "/clawtest/posts/pfbid0Focused?__cft__[0]=AZWx2&__tn__=%2CO%2CP-R", "focusin", 0);
+}
+
+/**
+ * A tour dialog: "Next" only moves to the next step (with `rerender`, the
+ * dialog's content is rendered anew, buttons included, as React does), and
+ * "Got it" (when `closable`) closes it. Escape pressed anywhere closes it too.
+ */
+export function mount_tour(closable, rerender) {
+  reset();
+  const dialog = document.createElement("div");
+  dialog.setAttribute("role", "dialog");
+  dialog.setAttribute("aria-modal", "true");
+  dialog.id = "tour";
+  let step = 1;
+  const close = (why) => {
+    events.push(why);
+    dialog.remove();
+    document.removeEventListener("keydown", onKey);
+  };
+  const onKey = (e) => {
+    events.push(`keydown:${e.key}:${e.code}:${e.keyCode}`);
+    if (e.key === "Escape") close("escape");
+  };
+  document.addEventListener("keydown", onKey);
+  cleanups.push(() => document.removeEventListener("keydown", onKey));
+  const render = () => {
+    const p = document.createElement("p");
+    p.id = "step";
+    p.textContent = `Step ${step} of 3`;
+    const next = document.createElement("button");
+    next.dataset.action = "next";
+    next.textContent = "Next";
+    next.addEventListener("click", () => {
+      events.push("next");
+      step += 1;
+      if (rerender) render();
+      else p.textContent = `Step ${step} of 3`;
+    });
+    const parts = [p, next];
+    if (closable) {
+      const done = document.createElement("button");
+      done.dataset.action = "close";
+      done.textContent = "Got it";
+      done.addEventListener("click", () => close("close"));
+      parts.push(done);
+    }
+    dialog.replaceChildren(...parts);
+  };
+  render();
+  stage().appendChild(dialog);
+}
+
+/** Whether the tour dialog is still in the page. */
+export function tour_open() {
+  return !!document.getElementById("tour");
+}
+
+/** An input and a focusable box recording the key events they receive. */
+export function mount_key_recorder() {
+  reset();
+  const input = document.createElement("input");
+  input.id = "field";
+  const box = document.createElement("div");
+  box.id = "box";
+  box.tabIndex = 0;
+  box.textContent = "box";
+  for (const el of [input, box]) {
+    for (const t of ["keydown", "keyup"]) {
+      el.addEventListener(t, (e) => events.push(`${el.id}:${t}:${e.key}:${e.code}:${e.keyCode}:${e.bubbles}`));
+    }
+  }
+  stage().append(input, box);
+}
+
+export function active_id() {
+  return document.activeElement ? document.activeElement.id : "";
+}
+
+/**
+ * A composer whose editor is swapped for a new, empty one `ms` after text
+ * first reaches it (a placeholder composer replaced by the real one): the
+ * text typed into the first editor is lost.
+ */
+export function mount_swapping_composer(ms) {
+  mount_composer(true);
+  const dialog = current.editor.parentNode;
+  let swapped = false;
+  const swapSoon = () => {
+    if (swapped) return;
+    swapped = true;
+    setTimeout(swap_editor, ms);
+  };
+  dialog.addEventListener("paste", swapSoon);
+  dialog.addEventListener("input", swapSoon);
+}
+
+/** Replaces the composer's editor (and Post button) with new, empty ones. */
+export function swap_editor() {
+  const dialog = current.editor.parentNode;
+  dialog.replaceChildren();
+  current = strictEditor(dialog);
+  events.push("swapped");
+}
+
+// --- the page's network calls, seen by net-watch.js ------------------------
+
+// What the fake server answers, by path: {status, body}; every request it
+// got, as the page sent it.
+const routes = new Map();
+const requests = [];
+let pageFetch = null;
+let PageXHR = null;
+
+export function set_route(path, status, body) {
+  routes.set(path, { status, body });
+}
+
+function serve(via, method, url, body) {
+  const u = new URL(url, location.href);
+  requests.push({ via, method, path: u.pathname + u.search, body });
+  return routes.get(u.pathname) || { status: 404, body: '{"error":"not found"}' };
+}
+
+// The network below the watcher: fetch answers from `routes`.
+async function fakeFetch(input, init) {
+  const req = new Request(input, init);
+  const body = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
+  const r = serve("fetch", req.method, req.url, body);
+  await new Promise((ok) => setTimeout(ok, 5));
+  return new Response(r.body, { status: r.status, headers: { "content-type": "application/json" } });
+}
+
+// The network below the watcher: an XMLHttpRequest answering from `routes`.
+class FakeXHR extends EventTarget {
+  constructor() {
+    super();
+    this.readyState = 0;
+    this.status = 0;
+    this.responseType = "";
+    this.response = null;
+    this._text = "";
+  }
+  get responseText() {
+    if (this.responseType !== "" && this.responseType !== "text") {
+      throw new DOMException("responseText needs responseType '' or 'text'", "InvalidStateError");
+    }
+    return this._text;
+  }
+  open(method, url) {
+    this._method = String(method).toUpperCase();
+    this._url = new URL(String(url), location.href).href;
+    this.readyState = 1;
+  }
+  setRequestHeader() {}
+  send(body) {
+    const text = body == null ? "" : body instanceof URLSearchParams ? body.toString() : String(body);
+    const r = serve("xhr", this._method, this._url, text);
+    setTimeout(() => {
+      this.readyState = 4;
+      this.status = r.status;
+      this._text = r.body;
+      switch (this.responseType) {
+        case "json":
+          try {
+            this.response = JSON.parse(r.body);
+          } catch (_) {
+            this.response = null;
+          }
+          break;
+        case "blob":
+          this.response = new Blob([r.body], { type: "application/json" });
+          break;
+        case "arraybuffer":
+          this.response = new TextEncoder().encode(r.body).buffer;
+          break;
+        default:
+          this.response = r.body;
+      }
+      for (const type of ["readystatechange", "load", "loadend"]) {
+        const ev = new ProgressEvent(type);
+        if (typeof this[`on${type}`] === "function") this[`on${type}`](ev);
+        this.dispatchEvent(ev);
+      }
+    }, 5);
+  }
+}
+
+/**
+ * Runs net-watch.js the way the MAIN world does at document_start, with
+ * the fake network in place of fetch and XMLHttpRequest (so it wraps the
+ * fakes); the page's fetch and XMLHttpRequest are then the wrapped ones.
+ * The test page's own fetch stays untouched. Once per page.
+ */
+export function install_net_watch(source) {
+  if (pageFetch) return;
+  const realFetch = window.fetch;
+  const RealXHR = window.XMLHttpRequest;
+  window.fetch = fakeFetch;
+  window.XMLHttpRequest = FakeXHR;
+  try {
+    const s = document.createElement("script");
+    s.textContent = source;
+    document.head.appendChild(s);
+    pageFetch = window.fetch;
+    PageXHR = window.XMLHttpRequest;
+  } finally {
+    window.fetch = realFetch;
+    window.XMLHttpRequest = RealXHR;
+  }
+  if (pageFetch === fakeFetch) throw new Error("net-watch.js did not wrap fetch");
+}
+
+function requestBody(spec) {
+  switch (spec.bodyType) {
+    case "params":
+      return new URLSearchParams(spec.body);
+    case "form": {
+      const f = new FormData();
+      for (const [k, v] of Object.entries(spec.body)) f.append(k, v);
+      return f;
+    }
+    case "json":
+      return JSON.stringify(spec.body);
+    case "blob":
+      return new Blob([spec.body], { type: "text/plain" });
+    default:
+      return spec.body;
+  }
+}
+
+/**
+ * The page calls its API: spec {via: "fetch" | "fetchRequest" | "xhr",
+ * method, url, body, bodyType, responseType}. Resolves with the response
+ * body as the page read it.
+ */
+function pageRequest(spec) {
+  const body = spec.body == null ? undefined : requestBody(spec);
+  if (spec.via === "xhr") {
+    return new Promise((resolve) => {
+      const xhr = new PageXHR();
+      xhr.open(spec.method, spec.url, true);
+      xhr.responseType = spec.responseType || "";
+      xhr.onload = () => {
+        const r = xhr.response;
+        if (xhr.responseType === "json") resolve(JSON.stringify(r));
+        else if (xhr.responseType === "blob") r.text().then(resolve);
+        else if (xhr.responseType === "arraybuffer") resolve(new TextDecoder().decode(r));
+        else resolve(xhr.responseText);
+      };
+      xhr.send(body);
+    });
+  }
+  const init = { method: spec.method, body };
+  const call = spec.via === "fetchRequest" ? pageFetch(new Request(spec.url, init)) : pageFetch(spec.url, init);
+  return call.then((r) => r.text());
+}
+
+/** The page calls its API now; resolves with the body the page got. */
+export async function page_request(specJson) {
+  return pageRequest(JSON.parse(specJson));
+}
+
+/**
+ * A publish button that calls the page's API when clicked (the create
+ * call); what the page got back is recorded in the events.
+ */
+export function mount_publish(specJson) {
+  reset();
+  // A new page: its watcher is idle until armed.
+  document.dispatchEvent(new CustomEvent("clawpost-net-arm", { detail: "[]" }));
+  const button = document.createElement("div");
+  button.setAttribute("role", "button");
+  button.dataset.testid = "publish";
+  button.textContent = "Post";
+  button.addEventListener("click", () => {
+    pageRequest(JSON.parse(specJson)).then((text) => events.push(text));
+  });
+  stage().appendChild(button);
+}
+
+export function requests_json() {
+  return JSON.stringify(requests);
+}
+
+export function clear_requests() {
+  requests.length = 0;
 }

@@ -18,11 +18,16 @@ use futures::task::LocalSpawnExt;
 use serde_json::{json, Value};
 
 const SERVER: &str = "http://127.0.0.1:9999";
+/// The X pack the fake page below is written for: a fixed snapshot, so these
+/// tests follow the runtime, not the shipped pack's latest selectors. It is
+/// stored as served packs, with a version newer than any built-in one.
+const TEST_PACK: &str = include_str!("x-test-pack.json");
 const POST_URL: &str = "https://x.com/clawtest/status/1790000000000000001";
 
 #[derive(Default)]
 struct Page {
     url: String,
+    captcha: bool,
     editor: String,
     files: usize,
     toast: bool,
@@ -51,6 +56,17 @@ struct World {
     published: Vec<String>,
     /// The answer to GET /v1/extension/selectors: status and body.
     selectors: Option<(u16, String)>,
+    /// X shows its puzzle (Arkose) instead of the composer.
+    captcha: bool,
+    /// The editor already holds this (the user's own draft).
+    draft: Option<String>,
+    /// Notifications shown: (id, title, message).
+    notifications: Vec<(String, String, String)>,
+    /// The toolbar badge.
+    badge: String,
+    /// After the publish click, X loads its puzzle page anew: the first
+    /// wait's message is dropped with the old page.
+    checkpoint_after_click: bool,
 }
 
 #[derive(Clone, Default)]
@@ -68,6 +84,9 @@ impl FakeHost {
             w.storage.insert(protocol::SERVER_URL.into(), json!(SERVER));
             w.storage
                 .insert(protocol::DEVICE_TOKEN.into(), json!("cp_dev_token"));
+            let set: Value =
+                serde_json::from_str(&served_set("x-test-9999.0.0", "test-pack")).unwrap();
+            w.storage.insert(protocol::SELECTOR_PACKS.into(), set);
             w.submitting_status = 200;
             w.media_status = 200;
             w.next_tab = 1;
@@ -100,7 +119,11 @@ impl FakeHost {
 
     /// Whether the page has an element for this target.
     fn exists(page: &Page, toast_expired: bool, css: &str) -> Option<(bool, Option<String>)> {
-        let on_composer = page.url.contains("/compose/post") || page.url.ends_with("/home");
+        if css.contains("arkose") {
+            return page.captcha.then_some((true, None));
+        }
+        let on_composer =
+            (page.url.contains("/compose/post") || page.url.ends_with("/home")) && !page.captcha;
         if css.contains("tweetTextarea") {
             return on_composer.then(|| (true, Some(page.editor.clone())));
         }
@@ -232,13 +255,13 @@ impl Host for FakeHost {
         let mut w = self.0.borrow_mut();
         let id = w.next_tab;
         w.next_tab += 1;
-        w.tabs.insert(
-            id,
-            Page {
-                url: url.into(),
-                ..Default::default()
-            },
-        );
+        let page = Page {
+            url: url.into(),
+            captcha: w.captcha,
+            editor: w.draft.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        w.tabs.insert(id, page);
         Ok(TabInfo {
             id,
             url: Some(url.into()),
@@ -273,10 +296,22 @@ impl Host for FakeHost {
             let mut w = self.0.borrow_mut();
             let expired = w.toast_expired;
             let die_on = w.die_on;
+            let checkpoint = w.checkpoint_after_click;
             let page = w
                 .tabs
                 .get_mut(&tab)
                 .ok_or_else(|| HostError::Tab("no such tab".into()))?;
+            if checkpoint
+                && !page.published.is_empty()
+                && !page.captcha
+                && matches!(cmd, AgentCommand::WaitFor { .. })
+            {
+                page.captcha = true;
+                page.toast = false;
+                return Err(HostError::PageChanged(
+                    "the message channel closed before a response was received".into(),
+                ));
+            }
             let mut r = AgentReply {
                 ok: true,
                 url: Some(page.url.clone()),
@@ -314,6 +349,7 @@ impl Host for FakeHost {
                                 enabled: el.as_ref().is_some_and(|e| e.0),
                                 text: el.and_then(|e| e.1),
                                 via: Some(0),
+                                values: None,
                             });
                         }
                         if holds {
@@ -335,10 +371,17 @@ impl Host for FakeHost {
                         die = die_on == Some("click");
                     }
                 }
-                AgentCommand::InsertText { target, text, .. } => {
+                AgentCommand::InsertText {
+                    target,
+                    text,
+                    keep_draft,
+                    ..
+                } => {
                     let found = Self::exists(page, expired, &first_css(target)).is_some();
                     r.found = Some(found);
-                    if found {
+                    if found && *keep_draft && !page.editor.is_empty() && page.editor != *text {
+                        r.draft = true;
+                    } else if found {
                         page.editor = text.clone();
                         r.text = Some(text.clone());
                     }
@@ -352,6 +395,14 @@ impl Host for FakeHost {
                     page.files = file_ids.len();
                     r.found = Some(true);
                     r.count = Some(file_ids.len());
+                }
+                AgentCommand::ReadAll { target, .. } => {
+                    let el = Self::exists(page, expired, &first_css(target));
+                    r.found = Some(el.is_some());
+                    r.values = Some(el.and_then(|e| e.1).into_iter().collect());
+                }
+                AgentCommand::Dismiss { .. } | AgentCommand::Press { .. } => {
+                    r.found = Some(false);
                 }
             }
             r
@@ -377,6 +428,17 @@ impl Host for FakeHost {
     }
     fn random_token(&self) -> String {
         "4f1c2a9e-nonce".into()
+    }
+
+    async fn notify(&self, id: &str, title: &str, message: &str) {
+        self.0
+            .borrow_mut()
+            .notifications
+            .push((id.into(), title.into(), message.into()));
+    }
+
+    async fn set_badge(&self, text: &str) {
+        self.0.borrow_mut().badge = text.into();
     }
 }
 
@@ -414,12 +476,7 @@ fn a_text_job_posts_once_acks_with_the_post_url_and_closes_its_tab() {
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0]["status"], "succeeded");
     assert_eq!(acks[0]["postUrl"], POST_URL);
-    assert_eq!(
-        acks[0]["packVersion"],
-        extension_core::pack::Pack::builtin(extension_core::Platform::X)
-            .unwrap()
-            .version
-    );
+    assert_eq!(acks[0]["packVersion"], "x-test-9999.0.0");
     // submitting was reported before the click (the only progress here).
     let progress = h.requests("/v1/extension/progress");
     assert_eq!(progress, [json!({"jobId": "job-1", "stage": "submitting"})]);
@@ -541,12 +598,7 @@ fn media_is_fetched_and_attached_or_fails_with_media_fetch_failed() {
     assert_eq!(d["step"], "attach", "{d}");
     assert_eq!(d["action"], "attachFiles", "{d}");
     assert!(d["selectorsTried"]["fileInput"].is_array(), "{d}");
-    assert_eq!(
-        d["packVersion"],
-        extension_core::pack::Pack::builtin(extension_core::Platform::X)
-            .unwrap()
-            .version
-    );
+    assert_eq!(d["packVersion"], "x-test-9999.0.0");
     assert!(
         d["url"].as_str().unwrap().starts_with("https://x.com/"),
         "{d}"
@@ -874,7 +926,7 @@ fn google_sign_in_refusals_store_nothing() {
 
 /// A pack set as the server serves it: the X pack at `version`.
 fn served_set(version: &str, hash: &str) -> String {
-    let mut pack: Value = serde_json::from_str(extension_core::pack::X_PACK_JSON).unwrap();
+    let mut pack: Value = serde_json::from_str(TEST_PACK).unwrap();
     pack["version"] = json!(version);
     json!({"version": version, "hash": hash, "packs": [pack]}).to_string()
 }
@@ -886,6 +938,7 @@ fn served_selector_packs_are_kept_when_valid_and_newer() {
         .unwrap()
         .version;
     let h = FakeHost::new();
+    h.0.borrow_mut().storage.remove(protocol::SELECTOR_PACKS);
     // No endpoint (an older server): the compiled-in pack.
     assert!(!block_on(runtime::refresh_packs(&h)).unwrap());
     assert_eq!(
@@ -930,4 +983,123 @@ fn served_selector_packs_are_kept_when_valid_and_newer() {
             .version,
         builtin
     );
+}
+
+#[test]
+fn an_interruption_notifies_the_user_sets_the_badge_and_a_later_success_clears_it() {
+    let h = FakeHost::new();
+    h.0.borrow_mut().captcha = true;
+    h.enqueue("Blocked by a puzzle", &[]);
+    block_on(runtime::drain(&h)).unwrap();
+    assert!(h.published().is_empty(), "nothing posted behind a captcha");
+    let acks = acks(&h);
+    assert_eq!(acks[0]["status"], "failed");
+    assert_eq!(acks[0]["errorCode"], "not_logged_in");
+    assert_eq!(acks[0]["details"], json!({"reason": "captcha"}));
+    {
+        let w = h.0.borrow();
+        assert_eq!(w.badge, "!");
+        assert_eq!(w.notifications.len(), 1);
+        let (_, title, message) = &w.notifications[0];
+        assert_eq!(title, "Claw Post: X needs you");
+        assert!(message.contains("solve"), "{message}");
+        let attention = &w.storage[protocol::ATTENTION];
+        assert_eq!(attention[0]["platform"], "x");
+        assert_eq!(attention[0]["reason"], "captcha");
+        assert_eq!(attention[0]["jobId"], "job-1");
+    }
+    // The user solved it; the next X job succeeds and the notice goes away.
+    h.0.borrow_mut().captcha = false;
+    h.enqueue("After the puzzle", &[]);
+    block_on(runtime::drain(&h)).unwrap();
+    assert_eq!(h.published(), ["After the puzzle"]);
+    let w = h.0.borrow();
+    assert_eq!(w.badge, "");
+    assert_eq!(w.storage[protocol::ATTENTION], json!([]));
+}
+
+#[test]
+fn the_user_can_dismiss_what_needed_them() {
+    let h = FakeHost::new();
+    h.0.borrow_mut().captcha = true;
+    h.enqueue("Blocked", &[]);
+    block_on(runtime::drain(&h)).unwrap();
+    assert_eq!(h.0.borrow().badge, "!");
+    block_on(runtime::clear_attention(&h)).unwrap();
+    let w = h.0.borrow();
+    assert_eq!(w.badge, "");
+    assert!(!w.storage.contains_key(protocol::ATTENTION));
+}
+
+#[test]
+fn only_open_tabs_never_types_over_the_users_draft() {
+    let h = FakeHost::new();
+    block_on(h.open_tab("https://x.com/home", 0)).unwrap();
+    {
+        let mut w = h.0.borrow_mut();
+        w.storage
+            .insert(protocol::ONLY_OPEN_TABS.into(), json!(true));
+        w.tabs.get_mut(&1).unwrap().editor = "my own half-written thought".into();
+    }
+    h.enqueue("From the agent", &[]);
+    block_on(runtime::drain(&h)).unwrap();
+    let acks = acks(&h);
+    assert_eq!(acks[0]["status"], "failed");
+    assert_eq!(acks[0]["errorCode"], "no_x_tab");
+    assert!(acks[0]["error"].as_str().unwrap().contains("draft"));
+    let w = h.0.borrow();
+    assert_eq!(
+        w.tabs[&1].editor, "my own half-written thought",
+        "the draft is untouched"
+    );
+    assert!(w.published.is_empty());
+}
+
+#[test]
+fn a_stored_tab_that_no_longer_shows_the_platform_is_not_reused() {
+    let h = FakeHost::new();
+    h.enqueue("Survives a restart", &[]);
+    h.0.borrow_mut().die_on = Some("progress");
+    drain_until_killed(&h);
+    // Meanwhile the tab went elsewhere (or its id now names another tab).
+    {
+        let mut w = h.0.borrow_mut();
+        w.die_on = None;
+        w.tabs.get_mut(&1).unwrap().url = "https://example.com/bank".into();
+    }
+    block_on(runtime::drain(&h)).unwrap();
+    assert_eq!(h.published(), ["Survives a restart"]);
+    let w = h.0.borrow();
+    assert_eq!(
+        w.tabs[&1].url, "https://example.com/bank",
+        "the other page is left alone"
+    );
+    assert_eq!(w.closed_tabs, [2], "a new tab did the job (and was closed)");
+}
+
+#[test]
+fn browser_start_forgets_the_in_flight_jobs_tab() {
+    let h = FakeHost::new();
+    h.enqueue("Across a browser restart", &[]);
+    h.0.borrow_mut().die_on = Some("progress");
+    drain_until_killed(&h);
+    assert_eq!(h.0.borrow().storage[protocol::INFLIGHT]["tabId"], 1);
+    block_on(runtime::forget_tabs(&h)).unwrap();
+    assert!(h.0.borrow().storage[protocol::INFLIGHT]["tabId"].is_null());
+}
+
+#[test]
+fn a_checkpoint_page_loaded_after_the_click_is_read_not_guessed() {
+    let h = FakeHost::new();
+    h.0.borrow_mut().checkpoint_after_click = true;
+    h.enqueue("Posted, then a puzzle", &[]);
+    block_on(runtime::drain(&h)).unwrap();
+    assert_eq!(h.published(), ["Posted, then a puzzle"], "clicked once");
+    let acks = acks(&h);
+    assert_eq!(acks.len(), 1);
+    // The wait went to the new page, which shows the puzzle: the platform
+    // stopped the post, and the user is told so.
+    assert_eq!(acks[0]["errorCode"], "not_logged_in", "{}", acks[0]);
+    assert_eq!(acks[0]["details"], json!({"reason": "captcha"}));
+    assert_eq!(h.0.borrow().badge, "!");
 }

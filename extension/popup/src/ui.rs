@@ -1,7 +1,9 @@
 //! The Leptos components (wasm32 only).
 
 use clawpost_extension::chrome;
-use clawpost_extension::protocol::{self, Connection, PageMessage, Pairing, RecentJob, Reply};
+use clawpost_extension::protocol::{
+    self, Attention, Connection, PageMessage, Pairing, RecentJob, Reply,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -13,6 +15,7 @@ struct Snapshot {
     paired: bool,
     pairing: Option<Pairing>,
     recent: Vec<RecentJob>,
+    attention: Vec<Attention>,
     connection: Connection,
     server_url: String,
 }
@@ -33,6 +36,7 @@ async fn snapshot() -> Snapshot {
         paired,
         pairing: parse(read(protocol::PAIRING).await),
         recent: parse(read(protocol::RECENT_JOBS).await).unwrap_or_default(),
+        attention: parse(read(protocol::ATTENTION).await).unwrap_or_default(),
         connection: parse(read(protocol::CONNECTION).await).unwrap_or_default(),
         server_url: read(protocol::SERVER_URL)
             .await
@@ -105,6 +109,12 @@ fn Popup() -> impl IntoView {
             set_error.set(r.error);
         })
     };
+    let clear_attention = move |_| {
+        spawn_local(async move {
+            let r = send(PageMessage::ClearAttention).await;
+            set_error.set(r.error);
+        })
+    };
     // The worker runs the sign-in (the popup closes when its window opens).
     let google = move |_| {
         set_error.set(None);
@@ -130,6 +140,22 @@ fn Popup() -> impl IntoView {
         {move || snap.get().connection.error.filter(|_| !snap.get().connection.connected)
             .map(|e| view! { <p class="muted error">{e}</p> })}
         {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+        {move || {
+            let list = snap.get().attention;
+            (!list.is_empty()).then(|| view! {
+                <section id="attention" class="attention">
+                    <h2>"Needs you"</h2>
+                    <ul>
+                        {list.into_iter().map(|a| view! {
+                            <li data-platform=a.platform.clone() data-reason=a.reason.clone().unwrap_or_default()>
+                                {a.message.clone()}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <button id="clear-attention" on:click=clear_attention>"Done — hide this"</button>
+                </section>
+            })
+        }}
         <ul class="jobs" id="recent-jobs">
             {move || snap.get().recent.into_iter().map(|j| {
                 let detail = match (&j.post_url, &j.error_code) {

@@ -1,0 +1,1 @@
+../../../../../fixtures/www.facebook.com/fb-app.js

@@ -1,0 +1,17 @@
+// Settings for the shared Facebook fixture (see e2e/fixtures/www.facebook.com/fb-app.js).
+window.CLAW_FB_FIXTURE = {
+  "loggedIn": true,
+  "submit": "ok",
+  "network": "fetch",
+  "newStoryShown": false,
+  "groups": {
+    "1577315533418837": {
+      "slug": "clawtesters",
+      "name": "Claw Testers",
+      "membership": "joined",
+      "privacy": "public",
+      "postApproval": false,
+      "joinApproval": false
+    }
+  }
+};

@@ -1,0 +1,1 @@
+../../../../../fixtures/www.instagram.com/ig-app.js

@@ -1,0 +1,23 @@
+// Settings for the shared Instagram fixture (see e2e/fixtures/www.instagram.com/ig-app.js).
+window.CLAW_IG_FIXTURE = {
+  "api": true,
+  "newCode": "DEmptyResp7",
+  "older": [
+    {
+      "code": "C7pinnedAbc",
+      "text": "Pinned: welcome to my page!",
+      "pinned": true,
+      "date": "2024-03-02"
+    },
+    {
+      "code": "C8compass01",
+      "text": "Empty answer",
+      "date": "2026-11-30"
+    },
+    {
+      "code": "C9olderPost",
+      "text": "An older post from last week.",
+      "date": "2026-11-21"
+    }
+  ]
+};

@@ -1,0 +1,4 @@
+// Settings for the shared Instagram fixture (see e2e/fixtures/www.instagram.com/ig-app.js).
+window.CLAW_IG_FIXTURE = {
+  "interrupt": "two_factor"
+};

@@ -1,0 +1,6 @@
+// Settings for the shared Instagram fixture (see e2e/fixtures/www.instagram.com/ig-app.js).
+window.CLAW_IG_FIXTURE = {
+  "lang": "pt",
+  "api": true,
+  "notificationsPrompt": true
+};

@@ -1,0 +1,1 @@
+../../../../../fixtures/www.linkedin.com/li-app.js

@@ -1,0 +1,7 @@
+// Settings for the shared LinkedIn fixture (see e2e/fixtures/www.linkedin.com/li-app.js).
+window.CLAW_LI_FIXTURE = {
+  "loggedIn": true,
+  "composer": "classic",
+  "shareActive": true,
+  "interrupt": "two_factor"
+};

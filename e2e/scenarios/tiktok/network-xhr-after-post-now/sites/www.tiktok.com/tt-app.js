@@ -1,0 +1,1 @@
+../../../../../fixtures/www.tiktok.com/tt-app.js

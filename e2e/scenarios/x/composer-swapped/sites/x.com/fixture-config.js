@@ -1,0 +1,7 @@
+// Settings for the shared X fixture (see e2e/fixtures/x.com/x-app.js).
+window.CLAW_X_FIXTURE = {
+  "loggedIn": true,
+  "composer": "home",
+  "composerSwap": true,
+  "newPostId": "1866540044444444444"
+};

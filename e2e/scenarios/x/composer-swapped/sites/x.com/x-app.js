@@ -1,0 +1,1 @@
+../../../../../fixtures/x.com/x-app.js

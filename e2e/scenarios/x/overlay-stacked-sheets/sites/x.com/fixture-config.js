@@ -1,0 +1,10 @@
+// Settings for the shared X fixture (see e2e/fixtures/x.com/x-app.js).
+window.CLAW_X_FIXTURE = {
+  "loggedIn": true,
+  "composer": "home",
+  "overlays": [
+    "upsell",
+    "notifications"
+  ],
+  "newPostId": "1866540066666666666"
+};

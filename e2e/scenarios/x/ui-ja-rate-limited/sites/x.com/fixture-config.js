@@ -1,0 +1,7 @@
+// Settings for the shared X fixture (see e2e/fixtures/x.com/x-app.js).
+window.CLAW_X_FIXTURE = {
+  "loggedIn": true,
+  "lang": "ja",
+  "composer": "both",
+  "submit": "rate_limited"
+};

@@ -1,0 +1,7 @@
+// Settings for the shared X fixture (see e2e/fixtures/x.com/x-app.js).
+window.CLAW_X_FIXTURE = {
+  "loggedIn": true,
+  "lang": "ja",
+  "composer": "home",
+  "newPostId": "1866540088888888888"
+};
