@@ -72,7 +72,7 @@ impl MediaType {
 }
 
 /// Every media type Claw Post recognises. Platforms accept subsets of these
-/// (see [`crate::rules`]).
+/// (the per-platform limits live in `rules.rs`).
 pub const MEDIA_TYPES: &[MediaType] = &[
     MediaType::JPEG,
     MediaType::PNG,

@@ -4,8 +4,8 @@
 //! lists of [`Locator`]s, primary first, fallbacks after) and the [`Step`]s
 //! of each flow (navigate, wait, click, insert text, attach files, dismiss an
 //! overlay, check, extract), with per-step timeouts and the page signals
-//! that end a job with an error code. The [`crate::engine`] runs a pack; the
-//! DOM agent in the page evaluates locators and knows no platform.
+//! that end a job with an error code. The flow engine (`engine.rs`) runs a
+//! pack; the DOM agent in the page evaluates locators and knows no platform.
 //!
 //! Packs are JSON so a new one (or a fixed selector) needs no code. The
 //! built-in packs are compiled in and checked by [`Pack::validate`].
@@ -146,7 +146,7 @@ pub struct Locator {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Text the element's visible text contains, case-insensitively. May use
-    /// `{var}` placeholders (see [`crate::engine`]).
+    /// `{var}` placeholders (filled in by the flow engine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// A CSS selector applied inside the matched element; the first match
@@ -155,7 +155,7 @@ pub struct Locator {
     pub inner: Option<String>,
     /// The element's rendered text must be the job's whole text (emoji as
     /// images, hidden text, shortened links and white space tolerated; see
-    /// [`crate::engine::post_text_pattern`]). Matched before `inner`.
+    /// [`crate::post_text::post_text_pattern`]). Matched before `inner`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub post_text: bool,
     /// Agent wire form of a `@label` text: any of these.

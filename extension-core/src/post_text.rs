@@ -80,7 +80,7 @@ fn is_link(token: &str) -> bool {
 
 /// The JavaScript regular expression (no flags) that a rendered text must
 /// match for it to show this post: the post's words in order, any white
-/// space between them, links as [`link_pattern`] allows, and the match
+/// space between them, links as shown or shortened, and the match
 /// filling whole lines (it starts at a line start and ends at a line end).
 pub fn post_text_pattern(text: &str) -> String {
     let text = comparable(text);
