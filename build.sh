@@ -3,6 +3,7 @@
 #
 #   ./build.sh run [SERVER ARGS...]   build, then start the server on the embedded SQLite default
 #   ./build.sh test [--no-postgres]   install what the tests need, then run every test
+#   ./build.sh check                  quick tier: fmt, clippy, native tests, server suite on SQLite
 #   ./build.sh build                  build the server (release) and the extension (dist/extension)
 #   ./build.sh e2e [--headed] [DIR...]  run end-to-end scenarios (see shared spec; --headed: under Xvfb)
 #   ./build.sh help
@@ -176,6 +177,27 @@ cmd_test() {
   log "All tests passed"
 }
 
+# The quick tier: everything that needs no browser, PostgreSQL, S3 or
+# Python. `./build.sh test` runs all of it again and the rest.
+cmd_check() {
+  log "Checking formatting"
+  cargo fmt --all -- --check
+  log "Running clippy"
+  cargo clippy --workspace --all-targets -- -D warnings
+  log "Running the native tests and the server suite on SQLite"
+  local targets=() t
+  for t in server/tests/*.rs; do
+    t=$(basename "$t" .rs)
+    case "$t" in
+      dashboard_browser|mcp_e2e) ;; # a browser, the Python MCP SDK: ./build.sh test
+      *) targets+=(--test "$t") ;;
+    esac
+  done
+  cargo test -p clawpost-server --lib --bins "${targets[@]}" -- --skip postgres
+  cargo test -p extension-core -p clawpost-extension -p clawpost-popup
+  log "Quick checks passed (./build.sh test runs everything)"
+}
+
 cmd_e2e() {
   [ -x "$ROOT/scripts/e2e.sh" ] || die "the end-to-end runner is not built yet"
   exec "$ROOT/scripts/e2e.sh" "$@"
@@ -187,9 +209,10 @@ main() {
   case "$cmd" in
     run) cmd_run "$@" ;;
     test) cmd_test "$@" ;;
+    check) cmd_check ;;
     build) build_server; build_extension ;;
     e2e) cmd_e2e "$@" ;;
-    help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command: $cmd (try ./build.sh help)" ;;
   esac
 }
