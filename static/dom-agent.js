@@ -604,11 +604,9 @@
     const hovered = new WeakSet();
     const interrupts = cmd.interrupts || [];
     const pick = () => {
-      const hit = interrupts.length ? evaluate(interrupts) : null;
-      if (hit) return { interrupt: hit };
-      let any = false;
+      const hit = interrupted(interrupts);
+      if (hit) return hit;
       for (const { el, via } of resolveAll(cmd.target)) {
-        any = true;
         if (cmd.what === "href" && isPlaceholderHref(el.getAttribute("href") ?? "") && !hovered.has(el)) {
           hovered.add(el);
           hover(el);
@@ -620,10 +618,10 @@
         if (exclude.has(value) || exclude.has(raw)) continue;
         return { el, via, value };
       }
-      return any ? undefined : null;
+      return null;
     };
-    const got = await waitUntil(() => pick() || null, cmd.timeoutMs || 0);
-    if (got && got.interrupt) return { found: false, matched: got.interrupt.key, probes: got.interrupt.probes };
+    const got = await waitUntil(pick, cmd.timeoutMs || 0);
+    if (got && got.interrupt) return interruptReply(got);
     if (got) return { found: true, via: got.via, value: got.value };
     // Nothing new: say whether anything matched at all.
     const seen = resolveAll(cmd.target);
@@ -781,15 +779,25 @@
   // Waits for the command's target, or for one of its `interrupts` (the
   // pack's signals: a checkpoint, a captcha) to show up instead.
   async function withTarget(cmd, act) {
-    const interrupts = cmd.interrupts || [];
-    const got = await waitUntil(() => {
-      const hit = interrupts.length ? evaluate(interrupts) : null;
-      if (hit) return { interrupt: hit };
-      return resolve(cmd.target);
-    }, cmd.timeoutMs || 0);
+    const got = await targetOrInterrupt(cmd);
     if (!got) return { found: false };
-    if (got.interrupt) return { found: false, matched: got.interrupt.key, probes: got.interrupt.probes };
+    if (got.interrupt) return interruptReply(got);
     return { found: true, via: got.via, ...(await act(got.el)) };
+  }
+
+  // One of the command's `interrupts` (the pack's signals) holding now.
+  function interrupted(interrupts) {
+    const hit = interrupts && interrupts.length ? evaluate(interrupts) : null;
+    return hit ? { interrupt: hit } : null;
+  }
+
+  // Waits for the command's target or one of its interrupts.
+  function targetOrInterrupt(cmd) {
+    return waitUntil(() => interrupted(cmd.interrupts) || resolve(cmd.target), cmd.timeoutMs || 0);
+  }
+
+  function interruptReply(got) {
+    return { found: false, matched: got.interrupt.key, probes: got.interrupt.probes };
   }
 
   // Types the text; when the editor is replaced while or right after the
@@ -849,15 +857,8 @@
       case "read":
         return readNew(cmd);
       case "readAll": {
-        const interrupts = cmd.interrupts || [];
-        const first = await waitUntil(() => {
-          const hit = interrupts.length ? evaluate(interrupts) : null;
-          if (hit) return { interrupt: hit };
-          return resolve(cmd.target);
-        }, cmd.timeoutMs || 0);
-        if (first && first.interrupt) {
-          return { found: false, values: [], matched: first.interrupt.key, probes: first.interrupt.probes };
-        }
+        const first = await targetOrInterrupt(cmd);
+        if (first && first.interrupt) return { ...interruptReply(first), values: [] };
         if (cmd.what === "href") {
           // Links the page fills in only on hover or focus (lazy
           // permalinks): hover them and let the page fill them in, so the

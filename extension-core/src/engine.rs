@@ -986,14 +986,17 @@ impl<'a> Run<'a> {
         ))
     }
 
+    /// The next slice of a wait step: long waits go out in slices, and the
+    /// worker renews the lease between them.
+    fn wait_slice(&self, step: &Step) -> u64 {
+        step.timeout_ms
+            .saturating_sub(self.st.waited_ms)
+            .min(WAIT_SLICE_MS)
+    }
+
     fn command_for(&mut self, step: &'a Step) -> Command {
         let timeout_ms = match step.action {
-            // Long waits go out in slices; the worker renews the lease
-            // between them.
-            Action::WaitFor { .. } | Action::Check { .. } => step
-                .timeout_ms
-                .saturating_sub(self.st.waited_ms)
-                .min(WAIT_SLICE_MS),
+            Action::WaitFor { .. } | Action::Check { .. } => self.wait_slice(step),
             _ => step.timeout_ms,
         };
         let target = match step.target() {
@@ -1208,10 +1211,7 @@ impl<'a> Run<'a> {
             }
         }
         if waits && reply.matched.is_none() {
-            let slice = step
-                .timeout_ms
-                .saturating_sub(self.st.waited_ms)
-                .min(WAIT_SLICE_MS);
+            let slice = self.wait_slice(step);
             if self.st.waited_ms + slice < step.timeout_ms {
                 // Only a slice of the wait is over: wait on.
                 self.st.waited_ms += slice;
