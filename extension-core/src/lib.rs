@@ -1,7 +1,8 @@
 //! Claw Post's shared core: everything both the server and the extension must
 //! agree on, with no I/O at all.
 //!
-//! - [`platform`]: the platforms a job can target.
+//! - [`platform`]: the platforms a job can target, and [`PlatformMap`], one
+//!   value per platform.
 //! - [`job`]: job types, statuses and the wire types of the extension protocol.
 //! - [`error_code`]: the job failure codes of the public API.
 //! - [`media`]: the media types Claw Post recognises, by MIME type, file name
@@ -35,7 +36,7 @@ pub use media::{
     infer_from_filename, media_type_by_mime, sniff, sniff_agrees, MediaKind, MediaType,
     MEDIA_TYPES, SNIFF_LEN,
 };
-pub use platform::Platform;
+pub use platform::{Platform, PlatformMap};
 // `rules::rules` stays in its module: a root `rules` would be both a module
 // and a function.
 pub use rules::{

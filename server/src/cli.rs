@@ -6,7 +6,6 @@ use clap::Parser;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Cli, Command, TenantCommand};
-use crate::secrets::{self, API_KEY_PREFIX};
 use crate::startup;
 
 /// Parses the command line and runs it.
@@ -20,7 +19,8 @@ pub async fn run() -> anyhow::Result<()> {
                 TenantCommand::Create { name, quota } => {
                     let quota = quota.unwrap_or(cli.store.default_quota);
                     let created =
-                        startup::create_tenant(&*store, &name, quota, SystemClock.now_ms()).await?;
+                        crate::app::tenants::create(&*store, &name, quota, SystemClock.now_ms())
+                            .await?;
                     println!(
                         "{}",
                         serde_json::json!({"tenantId": created.tenant.id, "apiKey": created.api_key})
@@ -32,10 +32,10 @@ pub async fn run() -> anyhow::Result<()> {
                     seconds,
                     default: _,
                 } => {
-                    let ms = seconds.map(|s| i64::from(s) * 1000);
-                    let set =
-                        crate::store::Store::set_tenant_pacing(&*store, &tenant, platform, ms)
-                            .await?;
+                    let interval = seconds.map(|s| std::time::Duration::from_secs(u64::from(s)));
+                    let set = crate::app::tenants::set_pacing(&*store, &tenant, platform, interval)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
                     anyhow::ensure!(set, "no tenant with id {tenant:?}");
                     println!(
                         "{}",
@@ -44,11 +44,11 @@ pub async fn run() -> anyhow::Result<()> {
                     );
                 }
                 TenantCommand::RotateKey { tenant } => {
-                    let key = secrets::generate(API_KEY_PREFIX);
-                    let rotated =
-                        crate::store::Store::rotate_key(&*store, &tenant, &key.hash).await?;
-                    anyhow::ensure!(rotated, "no tenant with id {tenant:?}");
-                    println!("{}", key.plaintext);
+                    let key = crate::app::tenants::rotate_key(&*store, &tenant)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    let key = key.ok_or_else(|| anyhow::anyhow!("no tenant with id {tenant:?}"))?;
+                    println!("{key}");
                 }
             }
             Ok(())

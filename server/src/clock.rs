@@ -3,8 +3,13 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = i64;
+/// Milliseconds since the Unix epoch (the store's unit of time).
+pub use crate::store::Millis;
+
+/// A span of time in the store's unit (milliseconds), saturating.
+pub fn ms(d: std::time::Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
@@ -31,6 +36,10 @@ pub struct ManualClock(Arc<AtomicI64>);
 impl ManualClock {
     pub fn new(start_ms: Millis) -> Self {
         ManualClock(Arc::new(AtomicI64::new(start_ms)))
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.advance_ms(ms(by));
     }
 
     pub fn advance_ms(&self, ms: Millis) {

@@ -3,7 +3,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use crate::crypto::SecretString;
 use clap::{Args, Parser, Subcommand};
+use extension_core::PlatformMap;
 
 /// Claw Post server: the REST API agents call to publish posts through a
 /// user's own browser, the job queue, and extension pairing.
@@ -160,7 +164,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "CLAWPOST_OIDC_ISSUER",
-        default_value = crate::dashboard::oidc::GOOGLE_ISSUER,
+        default_value = crate::settings::GOOGLE_ISSUER,
         global = true
     )]
     pub oidc_issuer: String,
@@ -183,36 +187,6 @@ pub struct ServeArgs {
     pub oidc_extension_client_id: Option<String>,
 }
 
-/// A secret setting: never shown by `Debug`, so it cannot reach a log.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        SecretString(s.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretString(<redacted>)")
-    }
-}
-
-impl std::str::FromStr for SecretString {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(SecretString(s.to_string()))
-    }
-}
-
 impl ServeArgs {
     pub fn public_url(&self) -> String {
         self.public_url
@@ -222,15 +196,15 @@ impl ServeArgs {
             .to_string()
     }
 
-    /// The least interval between posts per platform (`Platform as usize`).
-    pub fn post_intervals(&self) -> anyhow::Result<[i64; 5]> {
-        let mut out = [0i64; 5];
+    /// The least interval between posts on each platform: the platforms'
+    /// defaults, then `--post-interval` overrides; all zero with `--no-pacing`.
+    pub fn post_intervals(&self) -> anyhow::Result<PlatformMap<Duration>> {
         if self.no_pacing {
-            return Ok(out);
+            return Ok(PlatformMap::default());
         }
-        for p in extension_core::Platform::ALL {
-            out[p as usize] = extension_core::rules::rules(p).min_post_interval_ms as i64;
-        }
+        let mut out = PlatformMap::from_fn(|p| {
+            Duration::from_millis(extension_core::rules::rules(p).min_post_interval_ms)
+        });
         for item in &self.post_interval {
             let (platform, secs) = item.split_once('=').ok_or_else(|| {
                 anyhow::anyhow!("--post-interval {item:?}: expected PLATFORM=SECONDS")
@@ -241,14 +215,14 @@ impl ServeArgs {
             let secs: u32 = secs.trim().parse().map_err(|_| {
                 anyhow::anyhow!("--post-interval {item:?}: SECONDS must be a whole number")
             })?;
-            out[p as usize] = i64::from(secs) * 1000;
+            out[p] = Duration::from_secs(u64::from(secs));
         }
         Ok(out)
     }
 
     /// The OpenID Connect settings given on the command line.
-    pub fn oidc(&self) -> crate::dashboard::oidc::OidcSettings {
-        crate::dashboard::oidc::OidcSettings {
+    pub fn oidc(&self) -> crate::settings::OidcSettings {
+        crate::settings::OidcSettings {
             issuer: self.oidc_issuer.clone(),
             client_id: self.oidc_client_id.clone().filter(|s| !s.is_empty()),
             client_secret: self

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::views::day_label;
 use crate::clock::Millis;
-use crate::store::dashboard::DayCount;
+use crate::store::DayCount;
 
 /// Days the chart covers.
 pub const DAYS: i64 = 30;

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::session::{LoginSecret, Session, CSRF_FIELD};
 use super::views;
-use crate::state::AppState;
+use crate::app::AppState;
 
 /// Largest form body the dashboard accepts.
 const FORM_LIMIT: usize = 16 * 1024;

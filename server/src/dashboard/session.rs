@@ -8,20 +8,19 @@
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-use super::derive_raw;
-use crate::auth::API_KEY_HEADER;
+use crate::app::AppState;
+use crate::crypto;
+use crate::crypto::derive_raw;
 use crate::error::ApiError;
-use crate::secrets;
-use crate::state::AppState;
-use crate::store::dashboard::{SessionRecord, SignInMethod};
 use crate::store::Tenant;
+use crate::store::{SessionRecord, SignInMethod};
 
 /// Prefix of session secrets.
 pub const SESSION_PREFIX: &str = "cpses_";
@@ -43,7 +42,7 @@ pub const LOGIN_TTL_SECS: i64 = 600;
 /// HTTP on a loopback address (a local, self-hosted server).
 pub fn cookies_secure(public_url: &str) -> bool {
     match url::Url::parse(public_url) {
-        Ok(u) => u.scheme() != "http" || !super::is_loopback_host(&u),
+        Ok(u) => u.scheme() != "http" || !crate::settings::is_loopback_host(&u),
         Err(_) => true,
     }
 }
@@ -100,7 +99,7 @@ impl LoginSecret {
     /// The browser's secret, or a new one.
     pub fn of(state: &AppState, headers: &HeaderMap) -> LoginSecret {
         match read_cookie(headers, &cookie_name(state, LOGIN_COOKIE))
-            .filter(|s| secrets::looks_like(LOGIN_PREFIX, s))
+            .filter(|s| crypto::looks_like(LOGIN_PREFIX, s))
         {
             Some(secret) => LoginSecret { secret, set: None },
             None => LoginSecret::fresh(state),
@@ -109,7 +108,7 @@ impl LoginSecret {
 
     /// A new secret (and its cookie), replacing any the browser has.
     pub fn fresh(state: &AppState) -> LoginSecret {
-        let secret = secrets::generate(LOGIN_PREFIX).plaintext;
+        let secret = crypto::generate(LOGIN_PREFIX).plaintext;
         let set = Some(set_cookie(state, LOGIN_COOKIE, &secret, LOGIN_TTL_SECS));
         LoginSecret { secret, set }
     }
@@ -122,7 +121,7 @@ impl LoginSecret {
 
     /// A value derived from the secret for `purpose`.
     pub fn derive(&self, purpose: &str) -> String {
-        super::derive(&self.secret, purpose)
+        crate::crypto::derive(&self.secret, purpose)
     }
 
     /// The sign-in form's CSRF token.
@@ -162,7 +161,7 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// The CSRF token every state-changing form of this session carries.
     pub fn csrf_token(&self) -> String {
-        super::derive(&self.secret, "csrf")
+        crate::crypto::derive(&self.secret, "csrf")
     }
 
     /// Whether `presented` is this session's CSRF token (constant time).
@@ -245,8 +244,8 @@ pub async fn start(
     api_key: Option<&str>,
 ) -> Result<(Session, HeaderValue), ApiError> {
     let now = state.now();
-    let secret = secrets::generate(SESSION_PREFIX);
-    let ttl = state.settings.session_ttl_ms;
+    let secret = crypto::generate(SESSION_PREFIX);
+    let ttl = state.settings.session_ttl;
     let record = SessionRecord {
         id_hash: secret.hash.clone(),
         tenant_id: tenant.id.clone(),
@@ -254,11 +253,16 @@ pub async fn start(
         email,
         sealed_key: api_key.map(|k| seal(&secret.plaintext, &secret.hash, k)),
         created_at: now,
-        expires_at: now + ttl,
+        expires_at: now + crate::clock::ms(ttl),
     };
     state.store.create_session(&record, now).await?;
     tracing::info!(tenant = %tenant.id, method = method.as_str(), "dashboard sign-in");
-    let cookie = set_cookie(state, SESSION_COOKIE, &secret.plaintext, ttl / 1000);
+    let cookie = set_cookie(
+        state,
+        SESSION_COOKIE,
+        &secret.plaintext,
+        ttl.as_secs() as i64,
+    );
     Ok((
         Session {
             record,
@@ -277,14 +281,14 @@ pub async fn from_headers(
     let Some(secret) = read_cookie(headers, &cookie_name(state, SESSION_COOKIE)) else {
         return Ok(None);
     };
-    if !secrets::looks_like(SESSION_PREFIX, &secret) {
+    if !crypto::looks_like(SESSION_PREFIX, &secret) {
         return Ok(None);
     }
-    let hash = secrets::hash(&secret);
+    let hash = crypto::hash(&secret);
     let Some(record) = state.store.session(&hash, state.now()).await? else {
         return Ok(None);
     };
-    if !secrets::verify(&secret, &record.id_hash) {
+    if !crypto::verify(&secret, &record.id_hash) {
         return Ok(None);
     }
     let Some(tenant) = state.store.tenant(&record.tenant_id).await? else {
@@ -336,44 +340,6 @@ impl OptionalFromRequestParts<AppState> for Session {
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
         from_headers(state, &parts.headers).await
-    }
-}
-
-/// A tenant authenticated by its API key, or by a dashboard session whose
-/// request carries the session's CSRF token in `x-csrf-token` (JSON calls
-/// made from the dashboard's origin).
-#[derive(Debug, Clone)]
-pub struct ApiKeyOrSession(pub Tenant);
-
-impl FromRequestParts<AppState> for ApiKeyOrSession {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let has_key = parts.headers.contains_key(API_KEY_HEADER)
-            || crate::auth::bearer(&parts.headers).is_some();
-        if has_key {
-            let crate::auth::TenantAuth(t) =
-                crate::auth::TenantAuth::from_request_parts(parts, state).await?;
-            return Ok(ApiKeyOrSession(t));
-        }
-        let Some(session) = from_headers(state, &parts.headers).await? else {
-            return Err(ApiError::unauthorized(
-                "Missing API key. Send it in the clawpost-api-key header, or sign in to the dashboard.",
-            ));
-        };
-        let token = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !session.csrf_ok(token) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "CSRF_TOKEN_INVALID",
-                "Missing or wrong x-csrf-token for this dashboard session.",
-            ));
-        }
-        Ok(ApiKeyOrSession(session.tenant))
     }
 }
 

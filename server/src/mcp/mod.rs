@@ -22,11 +22,15 @@ use axum::Router;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::auth::{bearer, tenant_for_key, API_KEY_HEADER};
-use crate::oauth::bearer::{unauthorized, verify_access_token};
-use crate::oauth::{MCP_PATH, SCOPES};
-use crate::secrets::API_KEY_PREFIX;
-use crate::state::AppState;
+use crate::app::tenants::by_key as tenant_for_key;
+use crate::app::AppState;
+use crate::crypto::API_KEY_PREFIX;
+use crate::web::{bearer, API_KEY_HEADER};
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+
+use crate::app::grants::{resource_metadata_url, verify_access_token, MCP_PATH, SCOPES};
+use crate::error::{ApiError, Code};
 use crate::store::Tenant;
 
 /// Who is calling a tool, as verified from the request's credential.
@@ -139,4 +143,23 @@ async fn api_key_caller(
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         client_id: None,
     }))
+}
+
+/// The 401 of the MCP endpoint: the API's JSON error plus
+/// `WWW-Authenticate: Bearer resource_metadata="…", scope="…"` (RFC 9728
+/// §5.1), with `error="invalid_token"` when a credential was presented.
+pub fn unauthorized(state: &AppState, presented_invalid: bool, message: &str) -> Response {
+    let mut challenge = format!(
+        "Bearer resource_metadata=\"{}\", scope=\"{}\"",
+        resource_metadata_url(state),
+        SCOPES.join(" ")
+    );
+    if presented_invalid {
+        challenge.push_str(", error=\"invalid_token\", error_description=\"The access token is invalid, expired or revoked\"");
+    }
+    let mut resp = ApiError::new(Code::Unauthorized, message).into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
 }

@@ -1,6 +1,6 @@
 //! The MCP tools. Each one is a thin shell over the code path the REST API
-//! uses ([`crate::jobs::create`], [`crate::jobs::check`],
-//! [`crate::media::issue_upload_url`], ...), so validation, error codes,
+//! uses ([`crate::app::jobs::create`], [`crate::app::jobs::check`],
+//! [`crate::app::media::issue_upload_url`], ...), so validation, error codes,
 //! quota and idempotency are the same. The tenant comes only from the
 //! verified credential ([`McpCaller`]), never from arguments.
 //!
@@ -19,12 +19,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::McpCaller;
+use crate::app::grants::{SCOPE_READ, SCOPE_WRITE};
+use crate::app::jobs::JobView;
+use crate::app::media::UploadUrlRequest;
+use crate::app::AppState;
 use crate::clock::Millis;
-use crate::error::ApiError;
-use crate::jobs::JobView;
-use crate::media::UploadUrlRequest;
-use crate::oauth::{SCOPE_READ, SCOPE_WRITE};
-use crate::state::AppState;
+use crate::error::{ApiError, Code};
 
 /// A device counts as online when it was seen this recently.
 pub const ONLINE_WINDOW_MS: Millis = 60_000;
@@ -359,8 +359,7 @@ fn caller(parts: &Parts, scope: &str) -> Result<McpCaller, ToolError> {
         .ok_or_else(|| ToolError(ApiError::unauthorized("No verified credential.")))?;
     if !caller.has_scope(scope) {
         return Err(ToolError(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "INSUFFICIENT_SCOPE",
+            Code::InsufficientScope,
             format!("This connection was not granted {scope}. Reconnect and approve it."),
         )));
     }
@@ -425,7 +424,7 @@ impl ClawPostMcp {
             let rules = extension_core::rules::rules(platform);
             (Some(rules.text_length(text)), Some(rules.max_text))
         };
-        match crate::jobs::check(&self.state, &caller.tenant, &body).await {
+        match crate::app::jobs::check(&self.state, &caller.tenant, &body).await {
             Ok(req) => {
                 let (text_length, max_text_length) = limits(req.platform, &req.text);
                 Ok(Json(Validation {
@@ -437,7 +436,7 @@ impl ClawPostMcp {
                     max_text_length,
                 }))
             }
-            Err(e) if e.status.is_client_error() => {
+            Err(e) if e.status().is_client_error() => {
                 let platform = args
                     .platform
                     .as_deref()
@@ -481,7 +480,8 @@ impl ClawPostMcp {
         Parameters(args): Parameters<CreatePostArgs>,
     ) -> Result<Json<PostStatus>, ToolError> {
         let caller = caller(&parts, SCOPE_WRITE)?;
-        let created = crate::jobs::create(&self.state, &caller.tenant, &body_of(&args)?).await?;
+        let created =
+            crate::app::jobs::create(&self.state, &caller.tenant, &body_of(&args)?).await?;
         let mut status = PostStatus::from(created.job);
         status.replayed = Some(created.replayed);
         Ok(Json(status))
@@ -512,7 +512,7 @@ impl ClawPostMcp {
             content_type: args.content_type,
             bytes: args.bytes,
         };
-        let v = crate::media::issue_upload_url(&self.state, &caller.tenant.id, &req).await?;
+        let v = crate::app::media::issue_upload_url(&self.state, &caller.tenant.id, &req).await?;
         Ok(Json(UploadUrl {
             upload_url: v.upload_url,
             url: v.url,
@@ -539,7 +539,7 @@ impl ClawPostMcp {
         Parameters(args): Parameters<PostStatusArgs>,
     ) -> Result<Json<PostStatus>, ToolError> {
         let caller = caller(&parts, SCOPE_READ)?;
-        let job = crate::jobs::current(&self.state, &args.job_id)
+        let job = crate::app::jobs::current(&self.state, &args.job_id)
             .await?
             // Another tenant's job is answered as missing.
             .filter(|j| j.tenant_id == caller.tenant.id)
@@ -582,7 +582,7 @@ impl ClawPostMcp {
                 pack_version: d.pack_version,
             })
             .collect();
-        let usage = crate::routes::agents::usage_view(&self.state, &tenant).await?;
+        let usage = crate::app::usage::of(&self.state, &tenant).await?;
         Ok(Json(AccountStatus {
             paired: !devices.is_empty(),
             online: devices.iter().any(|d| d.online),

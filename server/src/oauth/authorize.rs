@@ -18,13 +18,13 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::{
     is_our_resource, is_s256_challenge, issuer, parse_form, parse_scope, redirect_uri_matches,
-    resource, CODE_PREFIX, CODE_TTL_MS, SCOPE_READ, SCOPE_WRITE,
+    resource, CODE_PREFIX, CODE_TTL, SCOPE_READ, SCOPE_WRITE,
 };
+use crate::app::AppState;
+use crate::crypto;
 use crate::dashboard::session::{self, Session, CSRF_FIELD};
-use crate::routes::docs::escape;
-use crate::secrets;
-use crate::state::AppState;
 use crate::store::oauth::{OAuthClient, OAuthCode, OAuthGrant};
+use crate::web::{self, escape};
 
 /// The request parameters carried from the query string to the form.
 const REQUEST_FIELDS: [&str; 8] = [
@@ -184,41 +184,17 @@ fn redirect_to_client(
     if let Ok(v) = HeaderValue::from_str(url.as_str()) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
-    protect(&mut resp);
+    web::protect(&mut resp);
     resp
 }
 
-/// Anti-framing and no caching, for every answer of this endpoint.
-fn protect(resp: &mut Response) {
-    let h = resp.headers_mut();
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'",
-        ),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-}
-
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Claw Post</title><style>\
-         body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}\
-         .warn{{background:#fff4e5;border:1px solid #f0b46c;padding:.6rem .8rem;border-radius:6px}}\
-         button{{font-size:1rem;padding:.5rem 1.2rem;margin-right:.6rem;border-radius:6px;border:1px solid #888;cursor:pointer}}\
-         button[value=approve]{{background:#1a5fd0;color:#fff;border-color:#1a5fd0}}\
-         code{{background:#f3f3f3;padding:0 .2rem}}</style></head><body>{body}</body></html>",
-        title = escape(title),
-    );
+    let css = ".warn{background:#fff4e5;border:1px solid #f0b46c;padding:.6rem .8rem;border-radius:6px}\
+         button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.6rem;border-radius:6px;border:1px solid #888;cursor:pointer}\
+         button[value=approve]{background:#1a5fd0;color:#fff;border-color:#1a5fd0}";
+    let html = web::page(&format!("{title} · Claw Post"), "34rem", css, body);
     let mut resp = (status, Html(html)).into_response();
-    protect(&mut resp);
+    web::protect(&mut resp);
     resp
 }
 
@@ -246,7 +222,7 @@ fn sign_in_redirect(query: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&target) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
-    protect(&mut resp);
+    web::protect(&mut resp);
     resp
 }
 
@@ -255,7 +231,7 @@ fn sign_in_redirect(query: &str) -> Response {
 fn redirect_target(uri: &str) -> (String, bool) {
     match url::Url::parse(uri) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
-            let loopback = crate::dashboard::is_loopback_host(&u);
+            let loopback = crate::settings::is_loopback_host(&u);
             (u.host_str().unwrap_or("").to_string(), loopback)
         }
         Ok(u) => (
@@ -422,7 +398,7 @@ async fn approve(
     session: &Session,
 ) -> Result<String, crate::store::StoreError> {
     let now = app.now();
-    let code = secrets::generate(CODE_PREFIX);
+    let code = crypto::generate(CODE_PREFIX);
     let grant = OAuthGrant {
         id: uuid::Uuid::new_v4().to_string(),
         client_id: req.client.id.clone(),
@@ -439,7 +415,7 @@ async fn approve(
         grant_id: grant.id.clone(),
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),
-        expires_at: now + CODE_TTL_MS,
+        expires_at: now + crate::clock::ms(CODE_TTL),
         used_at: None,
     };
     app.store.insert_grant_with_code(&grant, &record).await?;

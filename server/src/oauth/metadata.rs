@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{issuer, resource, SCOPES};
-use crate::state::AppState;
+use crate::app::AppState;
 
 /// `GET /.well-known/oauth-protected-resource[/mcp]`.
 pub async fn protected_resource(State(state): State<AppState>) -> Json<Value> {

@@ -14,14 +14,12 @@
 //! - [`connections`]: the dashboard page listing connected clients, to
 //!   disconnect them.
 //!
-//! Tokens are opaque random secrets ([`crate::secrets`]) stored hashed
+//! Tokens are opaque random secrets ([`crate::crypto`]) stored hashed
 //! ([`crate::store::OAuthStore`]). Every code and token belongs to a grant,
 //! one approved connection of a client to a tenant: revoking the grant (the
 //! dashboard's "disconnect", a replayed code or refresh token) ends them all.
 
 pub mod authorize;
-pub mod bearer;
-pub mod connections;
 pub mod metadata;
 pub mod register;
 pub mod token;
@@ -33,38 +31,14 @@ use axum::Router;
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 
-/// Read access: platforms, validation, post status, account status.
-pub const SCOPE_READ: &str = "posts:read";
-/// Write access: creating posts and upload URLs.
-pub const SCOPE_WRITE: &str = "posts:write";
-/// Every scope, in the order advertised.
-pub const SCOPES: [&str; 2] = [SCOPE_READ, SCOPE_WRITE];
-
-/// The path of the MCP endpoint (the protected resource).
-pub const MCP_PATH: &str = "/mcp";
-/// Where the protected-resource metadata of `/mcp` is served (RFC 9728 §3.1).
-pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
-
-/// Lifetime of an authorization code.
-pub const CODE_TTL_MS: i64 = 10 * 60_000;
-/// Lifetime of an access token.
-pub const ACCESS_TOKEN_TTL_MS: i64 = 60 * 60_000;
-/// Lifetime of a refresh token (each refresh issues a new one).
-pub const REFRESH_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60_000;
-
-/// Prefix of access tokens.
-pub const ACCESS_TOKEN_PREFIX: &str = "cpat_";
-/// Prefix of refresh tokens.
-pub const REFRESH_TOKEN_PREFIX: &str = "cprt_";
-/// Prefix of authorization codes.
-pub const CODE_PREFIX: &str = "cpcode_";
-/// Prefix of client secrets.
-pub const CLIENT_SECRET_PREFIX: &str = "cpcs_";
-/// Prefix of client ids (not secret).
-pub const CLIENT_ID_PREFIX: &str = "cpcl_";
+pub use crate::app::grants::{
+    issuer, resource, resource_metadata_url, ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL,
+    CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX, CODE_PREFIX, CODE_TTL, MCP_PATH, REFRESH_TOKEN_PREFIX,
+    REFRESH_TOKEN_TTL, RESOURCE_METADATA_PATH, SCOPES, SCOPE_READ, SCOPE_WRITE,
+};
 
 /// The authorization server's routes, with CORS where browser-based MCP
 /// clients call them (metadata, registration, token, revocation). The
@@ -90,7 +64,6 @@ pub fn routes() -> Router<AppState> {
             get(authorize::consent_page).post(authorize::decide),
         )
         .merge(cors_routes)
-        .merge(connections::routes())
 }
 
 /// Deletes codes and tokens a day after they expired, every ten minutes,
@@ -122,28 +95,13 @@ pub fn cors() -> CorsLayer {
             header::HeaderName::from_static("mcp-protocol-version"),
             header::HeaderName::from_static("mcp-session-id"),
             header::HeaderName::from_static("last-event-id"),
-            header::HeaderName::from_static(crate::auth::API_KEY_HEADER),
+            header::HeaderName::from_static(crate::web::API_KEY_HEADER),
         ])
         .expose_headers([
             header::WWW_AUTHENTICATE,
             header::HeaderName::from_static("mcp-session-id"),
         ])
         .max_age(std::time::Duration::from_secs(86_400))
-}
-
-/// The issuer: the server's public URL, byte for byte as in the metadata.
-pub fn issuer(state: &AppState) -> String {
-    state.settings.public_url.clone()
-}
-
-/// The canonical URI of the MCP endpoint, the resource tokens are bound to.
-pub fn resource(state: &AppState) -> String {
-    format!("{}{MCP_PATH}", state.settings.public_url)
-}
-
-/// The URL of the MCP endpoint's protected-resource metadata.
-pub fn resource_metadata_url(state: &AppState) -> String {
-    format!("{}{RESOURCE_METADATA_PATH}", state.settings.public_url)
 }
 
 /// Whether a `resource` parameter names this server's MCP endpoint. Clients
@@ -204,7 +162,7 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = crate::dashboard::oidc::code_challenge(verifier);
+    let computed = crate::app::oidc::code_challenge(verifier);
     well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
 }
 
@@ -243,7 +201,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     }
     match parsed.scheme() {
         "https" if parsed.has_host() => Ok(()),
-        "http" if crate::dashboard::is_loopback_host(&parsed) => Ok(()),
+        "http" if crate::settings::is_loopback_host(&parsed) => Ok(()),
         "http" => Err(format!(
             "{uri:?}: plain http is only accepted for loopback hosts (localhost, 127.0.0.1, [::1])"
         )),
@@ -263,7 +221,7 @@ pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
     let (Ok(r), Ok(p)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
         return false;
     };
-    let loopback = |u: &url::Url| u.scheme() == "http" && crate::dashboard::is_loopback_host(u);
+    let loopback = |u: &url::Url| u.scheme() == "http" && crate::settings::is_loopback_host(u);
     loopback(&r)
         && loopback(&p)
         && r.host() == p.host()
@@ -334,7 +292,7 @@ impl OAuthError {
 
 impl From<ApiError> for OAuthError {
     fn from(e: ApiError) -> Self {
-        if e.status.is_server_error() {
+        if e.status().is_server_error() {
             OAuthError::server_error()
         } else {
             OAuthError::invalid_request(e.message)
@@ -420,7 +378,7 @@ mod tests {
         assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
         assert!(!pkce_matches(
             "short",
-            &crate::dashboard::oidc::code_challenge("short")
+            &crate::app::oidc::code_challenge("short")
         ));
         assert!(!is_s256_challenge("plain-verifier"));
     }

@@ -14,8 +14,8 @@ use serde_json::json;
 use super::{
     check_redirect_uri, no_store, parse_scope, OAuthError, CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX,
 };
-use crate::secrets;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::crypto;
 use crate::store::oauth::OAuthClient;
 
 const MAX_REDIRECT_URIS: usize = 10;
@@ -121,7 +121,7 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Resp
         .unwrap_or_else(|| "Unnamed MCP client".to_string());
 
     let now = state.now();
-    let secret = (auth_method != "none").then(|| secrets::generate(CLIENT_SECRET_PREFIX));
+    let secret = (auth_method != "none").then(|| crypto::generate(CLIENT_SECRET_PREFIX));
     let client = OAuthClient {
         id: format!("{CLIENT_ID_PREFIX}{}", uuid::Uuid::new_v4().simple()),
         secret_hash: secret.as_ref().map(|s| s.hash.clone()),

@@ -16,11 +16,10 @@ use serde_json::json;
 
 use super::{
     is_our_resource, no_store, parse_form, parse_scope, pkce_matches, OAuthError,
-    ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL_MS, CODE_PREFIX, REFRESH_TOKEN_PREFIX,
-    REFRESH_TOKEN_TTL_MS,
+    ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL, CODE_PREFIX, REFRESH_TOKEN_PREFIX, REFRESH_TOKEN_TTL,
 };
-use crate::secrets;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::crypto;
 use crate::store::oauth::{
     CodeClaim, OAuthClient, OAuthGrant, OAuthToken, RefreshSpend, TokenKind,
 };
@@ -86,8 +85,8 @@ pub async fn authenticate_client(
             "This client must authenticate with its client_secret.",
         )),
         (Some(hash), Some(secret)) => {
-            if secrets::looks_like(super::CLIENT_SECRET_PREFIX, &secret)
-                && secrets::verify(&secret, hash)
+            if crypto::looks_like(super::CLIENT_SECRET_PREFIX, &secret)
+                && crypto::verify(&secret, hash)
             {
                 Ok(client)
             } else {
@@ -140,12 +139,12 @@ async fn lookup_token(
     prefix: &str,
     presented: &str,
 ) -> Result<Option<(OAuthToken, OAuthGrant)>, OAuthError> {
-    if !secrets::looks_like(prefix, presented) {
+    if !crypto::looks_like(prefix, presented) {
         return Ok(None);
     }
-    let hash = secrets::hash(presented);
+    let hash = crypto::hash(presented);
     let found = state.store.token(&hash).await?;
-    Ok(found.filter(|_| secrets::verify(presented, &hash)))
+    Ok(found.filter(|_| crypto::verify(presented, &hash)))
 }
 
 async fn exchange_code(
@@ -158,11 +157,11 @@ async fn exchange_code(
         .map_err(|_| OAuthError::invalid_request("code_verifier is missing (PKCE is required)"))?;
     let invalid =
         || OAuthError::invalid_grant("The authorization code is invalid, expired or used.");
-    if !secrets::looks_like(CODE_PREFIX, code) {
+    if !crypto::looks_like(CODE_PREFIX, code) {
         return Err(invalid());
     }
     let now = state.now();
-    let code_hash = secrets::hash(code);
+    let code_hash = crypto::hash(code);
     let claimed = match state.store.claim_code(&code_hash, now).await? {
         CodeClaim::Claimed(c) => c,
         CodeClaim::Spent(c) => {
@@ -175,7 +174,7 @@ async fn exchange_code(
         }
         CodeClaim::NotFound => return Err(invalid()),
     };
-    if !secrets::verify(code, &claimed.code_hash) || claimed.expires_at <= now {
+    if !crypto::verify(code, &claimed.code_hash) || claimed.expires_at <= now {
         return Err(invalid());
     }
     let grant = state
@@ -266,11 +265,11 @@ async fn issue_tokens(
     scope: &str,
 ) -> Result<Response, OAuthError> {
     let now = state.now();
-    let access = secrets::generate(ACCESS_TOKEN_PREFIX);
-    let refresh = secrets::generate(REFRESH_TOKEN_PREFIX);
+    let access = crypto::generate(ACCESS_TOKEN_PREFIX);
+    let refresh = crypto::generate(REFRESH_TOKEN_PREFIX);
     for (secret, kind, ttl) in [
-        (&access, TokenKind::Access, ACCESS_TOKEN_TTL_MS),
-        (&refresh, TokenKind::Refresh, REFRESH_TOKEN_TTL_MS),
+        (&access, TokenKind::Access, ACCESS_TOKEN_TTL),
+        (&refresh, TokenKind::Refresh, REFRESH_TOKEN_TTL),
     ] {
         state
             .store
@@ -279,7 +278,7 @@ async fn issue_tokens(
                 grant_id: grant.id.clone(),
                 kind,
                 created_at: now,
-                expires_at: now + ttl,
+                expires_at: now + crate::clock::ms(ttl),
                 used_at: None,
                 revoked_at: None,
             })
@@ -288,7 +287,7 @@ async fn issue_tokens(
     let mut resp = Json(json!({
         "access_token": access.plaintext,
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_TTL_MS / 1000,
+        "expires_in": ACCESS_TOKEN_TTL.as_secs(),
         "refresh_token": refresh.plaintext,
         "scope": scope,
     }))

@@ -1,0 +1,138 @@
+//! Secrets: API keys, device tokens and pairing poll tokens. They are random,
+//! shown once, stored only as SHA-256 hashes (they carry 285 bits of entropy,
+//! so a fast hash is enough) and compared in constant time.
+
+use rand::distributions::{Alphanumeric, DistString};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The prefix of tenant API keys, as the API reference shows them.
+pub const API_KEY_PREFIX: &str = "claw_";
+/// The prefix of device bearer tokens.
+pub const DEVICE_TOKEN_PREFIX: &str = "cpdev_";
+/// The prefix of pairing poll tokens.
+pub const POLL_TOKEN_PREFIX: &str = "cppoll_";
+const SECRET_LEN: usize = 48;
+
+/// A freshly generated secret: its plaintext (to hand out once) and its hash (to store).
+#[derive(Clone)]
+pub struct NewSecret {
+    pub plaintext: String,
+    pub hash: String,
+}
+
+impl std::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSecret")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Generates `prefix` + 48 random alphanumeric characters.
+pub fn generate(prefix: &str) -> NewSecret {
+    let plaintext = format!(
+        "{prefix}{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), SECRET_LEN)
+    );
+    let hash = hash(&plaintext);
+    NewSecret { plaintext, hash }
+}
+
+/// The stored form of a secret: lowercase hex SHA-256.
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `presented` hashes to `stored_hash`, compared in constant time.
+pub fn verify(presented: &str, stored_hash: &str) -> bool {
+    hash(presented)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
+}
+
+/// Whether a string has the shape of a secret with that prefix (cheap pre-check).
+pub fn looks_like(prefix: &str, s: &str) -> bool {
+    s.len() == prefix.len() + SECRET_LEN
+        && s.starts_with(prefix)
+        && s[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A uniformly random 6-digit pairing code.
+pub fn pairing_code() -> String {
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// A secret setting: never shown by `Debug`, so it cannot reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretString(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretString(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for SecretString {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretString(s.to_string()))
+    }
+}
+
+/// HMAC-SHA256 of `purpose` keyed by `secret`: a value only the holder of the
+/// secret can compute, and that tells nothing about it.
+pub fn derive_raw(secret: &str, purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// [`derive_raw`] as URL-safe base64 without padding (43 characters: also a
+/// valid PKCE verifier).
+pub fn derive(secret: &str, purpose: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(derive_raw(secret, purpose))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_have_the_reference_shape_and_verify() {
+        let k = generate(API_KEY_PREFIX);
+        assert_eq!(k.plaintext.len(), 5 + 48);
+        assert!(looks_like(API_KEY_PREFIX, &k.plaintext));
+        assert!(verify(&k.plaintext, &k.hash));
+        assert!(!verify(&format!("{}x", k.plaintext), &k.hash));
+        assert!(!format!("{k:?}").contains(&k.plaintext));
+        assert_ne!(generate(API_KEY_PREFIX).plaintext, k.plaintext);
+    }
+
+    #[test]
+    fn pairing_codes_are_six_digits() {
+        for _ in 0..100 {
+            let c = pairing_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}
