@@ -112,9 +112,49 @@ pub fn derive(secret: &str, purpose: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(derive_raw(secret, purpose))
 }
 
+/// The PKCE S256 challenge of a verifier.
+pub fn code_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Whether a PKCE verifier (RFC 7636 §4.1: 43 to 128 unreserved characters)
+/// matches the S256 challenge, compared in constant time.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = code_challenge(verifier);
+    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+/// Whether a `code_challenge` has the shape of an S256 challenge (the
+/// unpadded base64url of a SHA-256 digest).
+pub fn is_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pkce_needs_the_right_well_formed_verifier() {
+        // RFC 7636, appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(is_s256_challenge(challenge));
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
+        assert!(!pkce_matches("short", &code_challenge("short")));
+        assert!(!is_s256_challenge("plain-verifier"));
+    }
 
     #[test]
     fn api_keys_have_the_reference_shape_and_verify() {

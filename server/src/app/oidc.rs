@@ -516,13 +516,6 @@ impl Oidc {
     }
 }
 
-/// The PKCE S256 challenge of a verifier.
-pub fn code_challenge(verifier: &str) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,7 +524,7 @@ mod tests {
     fn pkce_challenge_matches_rfc7636_example() {
         // RFC 7636, appendix B.
         assert_eq!(
-            code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            crate::crypto::code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }

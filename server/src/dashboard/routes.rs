@@ -259,7 +259,7 @@ async fn oidc_start(
     }
     let secret = LoginSecret::fresh(&state);
     let login_state = secret.derive("oidc-state");
-    let challenge = crate::app::oidc::code_challenge(&secret.derive("oidc-pkce"));
+    let challenge = crate::crypto::code_challenge(&secret.derive("oidc-pkce"));
     let url = match state
         .oidc
         .authorization_url(

@@ -17,8 +17,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{
-    is_our_resource, is_s256_challenge, issuer, parse_form, parse_scope, redirect_uri_matches,
-    resource, CODE_PREFIX, CODE_TTL, SCOPE_READ, SCOPE_WRITE,
+    is_our_resource, issuer, parse_form, parse_scope, redirect_uri_matches, resource, CODE_PREFIX,
+    CODE_TTL, SCOPE_READ, SCOPE_WRITE,
 };
 use crate::app::AppState;
 use crate::crypto;
@@ -132,7 +132,7 @@ async fn check(app: &AppState, p: &HashMap<String, String>) -> Result<AuthReques
     let code_challenge = p
         .get("code_challenge")
         .filter(|_| p.get("code_challenge_method").map(String::as_str) == Some("S256"))
-        .filter(|c| is_s256_challenge(c))
+        .filter(|c| crate::crypto::is_s256_challenge(c))
         .ok_or_else(|| {
             refuse(
                 "invalid_request",

@@ -35,7 +35,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub use crate::app::grants::{
-    issuer, resource, resource_metadata_url, ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL,
+    issuer, parse_scope, resource, resource_metadata_url, ACCESS_TOKEN_PREFIX, ACCESS_TOKEN_TTL,
     CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX, CODE_PREFIX, CODE_TTL, MCP_PATH, REFRESH_TOKEN_PREFIX,
     REFRESH_TOKEN_TTL, RESOURCE_METADATA_PATH, SCOPES, SCOPE_READ, SCOPE_WRITE,
 };
@@ -125,54 +125,6 @@ pub fn is_our_resource(state: &AppState, presented: &str) -> bool {
         .iter()
         .filter_map(|r| normalize(r))
         .any(|r| r == p)
-}
-
-/// A requested `scope` checked and normalized: every scope when none is
-/// asked for (ChatGPT omits it on reconnect), else the known ones asked for,
-/// in canonical order. `offline_access` is accepted and ignored (refresh
-/// tokens are always issued). None when an unknown scope is asked for.
-pub fn parse_scope(requested: Option<&str>) -> Option<String> {
-    let requested: Vec<&str> = requested.unwrap_or("").split_whitespace().collect();
-    if requested.is_empty() {
-        return Some(SCOPES.join(" "));
-    }
-    if requested
-        .iter()
-        .any(|s| !SCOPES.contains(s) && *s != "offline_access")
-    {
-        return None;
-    }
-    let granted: Vec<&str> = SCOPES
-        .iter()
-        .copied()
-        .filter(|s| requested.contains(s))
-        .collect();
-    if granted.is_empty() {
-        // Only offline_access: the full set.
-        return Some(SCOPES.join(" "));
-    }
-    Some(granted.join(" "))
-}
-
-/// Whether a PKCE verifier (RFC 7636 §4.1: 43 to 128 unreserved characters)
-/// matches the S256 challenge, compared in constant time.
-pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = crate::app::oidc::code_challenge(verifier);
-    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
-}
-
-/// Whether a `code_challenge` has the shape of an S256 challenge (the
-/// unpadded base64url of a SHA-256 digest).
-pub fn is_s256_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Schemes never accepted as redirect URIs, even as private-use schemes.
@@ -351,37 +303,6 @@ pub fn parse_form(body: &[u8]) -> Result<std::collections::HashMap<String, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scopes_default_to_all_and_refuse_unknown_ones() {
-        assert_eq!(parse_scope(None).unwrap(), "posts:read posts:write");
-        assert_eq!(parse_scope(Some("  ")).unwrap(), "posts:read posts:write");
-        assert_eq!(
-            parse_scope(Some("posts:write posts:read")).unwrap(),
-            "posts:read posts:write"
-        );
-        assert_eq!(parse_scope(Some("posts:read")).unwrap(), "posts:read");
-        assert_eq!(
-            parse_scope(Some("offline_access")).unwrap(),
-            "posts:read posts:write"
-        );
-        assert!(parse_scope(Some("posts:read admin")).is_none());
-    }
-
-    #[test]
-    fn pkce_needs_the_right_well_formed_verifier() {
-        // RFC 7636, appendix B.
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert!(is_s256_challenge(challenge));
-        assert!(pkce_matches(verifier, challenge));
-        assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
-        assert!(!pkce_matches(
-            "short",
-            &crate::app::oidc::code_challenge("short")
-        ));
-        assert!(!is_s256_challenge("plain-verifier"));
-    }
 
     #[test]
     fn redirect_uris_are_https_loopback_or_private_use() {
