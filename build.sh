@@ -8,11 +8,10 @@
 #   ./build.sh e2e [--headed] [DIR...]  run end-to-end scenarios (see shared spec; --headed: under Xvfb)
 #   ./build.sh help
 set -euo pipefail
-cd "$(dirname "$0")"
-ROOT=$(pwd)
-
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# log, die and the install helpers shared with scripts/*.sh; sets ROOT.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/scripts/lib.sh"
+cd "$ROOT"
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
@@ -53,18 +52,6 @@ ensure_postgres() {
   fi
   die "PostgreSQL is unreachable at ${CLAWPOST_TEST_POSTGRES_URL:-$POSTGRES_URL_DEFAULT}.
 Start it, point CLAWPOST_TEST_POSTGRES_URL at a database, or run './build.sh test --no-postgres'."
-}
-
-# Headless Chromium and chromedriver, for the tests that drive a real browser
-# (the dashboard's WebDriver test). Installed from Debian when missing.
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
-    return 0
-  fi
-  [ "$(id -u)" = 0 ] || die "chromium and chromedriver are missing; install them (apt-get install chromium chromium-driver)"
-  log "Installing chromium and chromium-driver"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 }
 
 cmd_run() {
@@ -152,7 +139,11 @@ cmd_test() {
   cargo fmt --all -- --check
   log "Running clippy"
   cargo clippy --workspace --all-targets -- -D warnings
+  # The dashboard's WebDriver test, the extension's browser tests and the
+  # end-to-end runner need Chromium and chromedriver; the runner's own tests
+  # also run Chromium headed, on Xvfb.
   ensure_chromium
+  ensure_xvfb
   local failed=()
   # Everything at once, with the features the tests use, so the binaries the
   # end-to-end run needs (server, runner) come out of this one build.
@@ -185,15 +176,10 @@ cmd_check() {
   log "Running clippy"
   cargo clippy --workspace --all-targets -- -D warnings
   log "Running the native tests and the server suite on SQLite"
-  local targets=() t
-  for t in server/tests/*.rs; do
-    t=$(basename "$t" .rs)
-    case "$t" in
-      dashboard_browser|mcp_e2e) ;; # a browser, the Python MCP SDK: ./build.sh test
-      *) targets+=(--test "$t") ;;
-    esac
-  done
-  cargo test -p clawpost-server --lib --bins "${targets[@]}" -- --skip postgres
+  # The server's suite without the tests that need a browser (dashboard_browser)
+  # or the Python MCP SDK (mcp_e2e); ./build.sh test runs those.
+  cargo test -p clawpost-server -p clawpost-store --lib --bins --tests -- \
+    --skip postgres --skip dashboard_browser --skip mcp_e2e
   cargo test -p extension-core -p clawpost-extension -p clawpost-popup
   log "Quick checks passed (./build.sh test runs everything)"
 }
@@ -212,7 +198,7 @@ main() {
     check) cmd_check ;;
     build) build_server; build_extension ;;
     e2e) cmd_e2e "$@" ;;
-    help|-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,9p' "$ROOT/build.sh" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command: $cmd (try ./build.sh help)" ;;
   esac
 }

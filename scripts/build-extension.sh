@@ -18,36 +18,11 @@
 #                        Debian's wasm-opt 108 breaks wasm-bindgen output, so it is never
 #                        picked up from PATH)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 OUT=${CLAWPOST_EXTENSION_OUT:-$ROOT/dist/extension}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-ensure_wasm_target() {
-  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    log "Installing the wasm32-unknown-unknown Rust target"
-    rustup target add wasm32-unknown-unknown
-  fi
-}
-
-# The wasm-bindgen version pinned in Cargo.lock.
-wasm_bindgen_version() {
-  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
-}
-
-ensure_wasm_bindgen() {
-  local v
-  v=$(wasm_bindgen_version)
-  [ -n "$v" ] || die "no wasm-bindgen in Cargo.lock"
-  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $v" ]; then
-    log "Installing wasm-bindgen-cli $v (takes a few minutes, once)"
-    # No --locked: its own lockfile pins crates the registry mirror may lack.
-    cargo install wasm-bindgen-cli --version "=$v"
-  fi
-}
 
 build_wasm() {
   if [ "${CLAWPOST_EXTENSION_QUICK:-0}" = 1 ]; then
@@ -109,12 +84,9 @@ report_sizes() {
   done
 }
 
-# Sourced by scripts/test-extension.sh for the install helpers above.
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  ensure_wasm_target
-  ensure_wasm_bindgen
-  build_wasm
-  assemble
-  report_sizes
-  echo "Extension ready: $OUT" >&2
-fi
+ensure_wasm_target
+ensure_wasm_bindgen
+build_wasm
+assemble
+report_sizes
+echo "Extension ready: $OUT" >&2

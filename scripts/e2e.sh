@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# End-to-end scenarios: builds what they need, then runs clawpost-e2e.
+# End-to-end scenarios: installs and builds what they need, then runs clawpost-e2e.
 #
 #   scripts/e2e.sh [RUNNER OPTIONS] [DIR...]   (./build.sh e2e passes its arguments here)
 #
-# Builds the server and the runner (release), rebuilds dist/extension with
-# scripts/build-extension.sh when it is missing or older than its sources,
-# and runs every scenario under e2e/scenarios (or each DIR). The runner
-# installs Debian chromium/chromium-driver itself when they are missing.
+# Installs Debian chromium/chromium-driver when missing (and xvfb with
+# --headed), builds the server and the runner (release), rebuilds
+# dist/extension with scripts/build-extension.sh when it is missing or older
+# than its sources, and runs every scenario under e2e/scenarios (or each DIR).
 # Options: see `target/release/clawpost-e2e --help` (e.g. --no-worker-restart,
-# --headed: Chromium with a window on its own Xvfb display, xvfb installed
-# with apt-get when missing, a user tab in front of the jobs' tabs).
+# --headed: Chromium with a window on its own Xvfb display, a user tab in
+# front of the jobs' tabs).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+ensure_chromium
+for arg in "$@"; do
+  if [ "$arg" = --headed ]; then ensure_xvfb; fi
+done
 
 log "Building the server and the end-to-end runner (release)"
 cargo build --release -p clawpost-server -p clawpost-e2e
@@ -34,13 +38,9 @@ extension_stale() {
   return 1
 }
 
-if [ -x "$ROOT/scripts/build-extension.sh" ]; then
-  if extension_stale; then
-    log "Building the extension (dist/extension)"
-    "$ROOT/scripts/build-extension.sh"
-  fi
-else
-  log "scripts/build-extension.sh does not exist yet; running without a fresh extension build"
+if extension_stale; then
+  log "Building the extension (dist/extension)"
+  "$ROOT/scripts/build-extension.sh"
 fi
 
 log "Running the end-to-end scenarios"

@@ -12,20 +12,12 @@
 #
 # Installs what it needs when missing: the wasm32 target, wasm-bindgen-cli at
 # the Cargo.lock version, and Debian's chromium + chromium-driver (as root).
+# With those in place, `wasm-pack test --headless --chrome extension` runs the
+# same browser tests (extension/webdriver.json, extension/.cargo/config.toml).
 set -euo pipefail
-# shellcheck source=build-extension.sh
-source "$(dirname "$0")/build-extension.sh"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
-    return 0
-  fi
-  [ "$(id -u)" = 0 ] || die "chromium and chromium-driver are missing; install them (apt-get install chromium chromium-driver)"
-  log "Installing chromium and chromium-driver"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
-}
 
 only_browser=0
 for arg in "$@"; do

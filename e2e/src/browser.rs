@@ -1,5 +1,5 @@
 //! Debian Chromium with the unpacked extension loaded, driven over the
-//! DevTools protocol: install, launch (headless, or headed on an Xvfb
+//! DevTools protocol: finding it, launch (headless, or headed on an Xvfb
 //! display with a user tab in front), extension id, pairing, clearing the
 //! fixture origins, and the extension's service worker.
 
@@ -30,48 +30,24 @@ fn on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Installs Debian packages with apt-get (non-interactive).
-async fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
-    eprintln!("e2e: installing {} with apt-get", packages.join(" "));
-    let apt = |args: &[&str]| {
-        let mut cmd = Command::new("apt-get");
-        cmd.args(["-o", "DPkg::Lock::Timeout=600"])
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        cmd
-    };
-    let update = apt(&["update"]).status().await.context("running apt-get")?;
-    anyhow::ensure!(update.success(), "apt-get update failed");
-    let install = apt(&[&["install", "-y"], packages].concat())
-        .status()
-        .await?;
-    anyhow::ensure!(
-        install.success(),
-        "apt-get install {} failed",
-        packages.join(" ")
-    );
-    Ok(())
+/// The Chromium binary from PATH. The runner installs nothing: a missing
+/// browser is an error that says what to install.
+pub fn find_chromium() -> anyhow::Result<PathBuf> {
+    on_path("chromium").context(
+        "chromium is not on PATH: install Debian's chromium and chromium-driver \
+         (apt-get install chromium chromium-driver); ./build.sh e2e and ./build.sh test \
+         install them when missing",
+    )
 }
 
-/// The Chromium binary, installing Debian's `chromium` and `chromium-driver`
-/// with apt-get when it is missing.
-pub async fn ensure_chromium() -> anyhow::Result<PathBuf> {
-    if let Some(found) = on_path("chromium") {
-        return Ok(found);
-    }
-    apt_install(&["chromium", "chromium-driver"]).await?;
-    on_path("chromium").context("chromium is still not on PATH after apt-get install")
-}
-
-/// The Xvfb binary, installing Debian's `xvfb` (Xvfb and xvfb-run) with
-/// apt-get when either is missing.
-pub async fn ensure_xvfb() -> anyhow::Result<PathBuf> {
-    if on_path("xvfb-run").is_none() || on_path("Xvfb").is_none() {
-        apt_install(&["xvfb"]).await?;
-    }
-    on_path("Xvfb").context("Xvfb is still not on PATH after apt-get install xvfb")
+/// The Xvfb binary from PATH, for headed mode; an error that says what to
+/// install when it is missing.
+pub fn find_xvfb() -> anyhow::Result<PathBuf> {
+    on_path("Xvfb").context(
+        "Xvfb is not on PATH (--headed runs Chromium on its own Xvfb display): install \
+         Debian's xvfb (apt-get install xvfb); ./build.sh test and ./build.sh e2e --headed \
+         install it when missing",
+    )
 }
 
 /// A virtual X display (Xvfb) for headed Chromium; stopped when dropped.
@@ -84,11 +60,10 @@ pub struct VirtualDisplay {
 impl VirtualDisplay {
     /// Starts Xvfb on the first free display number; ready when Xvfb writes
     /// that number (`-displayfd`), so there is nothing to wait for after.
-    pub async fn start(log: &Path) -> anyhow::Result<VirtualDisplay> {
-        let xvfb = ensure_xvfb().await?;
+    pub async fn start(xvfb: &Path, log: &Path) -> anyhow::Result<VirtualDisplay> {
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut child = Command::new(&xvfb)
+        let mut child = Command::new(xvfb)
             .args([
                 "-displayfd",
                 "1",

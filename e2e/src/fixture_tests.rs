@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::browser::{ensure_chromium, Browser, VirtualDisplay};
+use crate::browser::{find_chromium, find_xvfb, Browser, VirtualDisplay};
 use crate::cdp::Page;
 use crate::fixture::Fixture;
 
@@ -32,13 +32,14 @@ async fn rig(sites: &str) -> Rig {
 
 /// A rig whose Chromium is headless, or headed on its own Xvfb display.
 async fn rig_with(sites: &str, headed: bool) -> Rig {
-    let chromium = ensure_chromium().await.expect("chromium");
+    let chromium = find_chromium().unwrap_or_else(|e| panic!("{e:#}"));
     let fixture = Fixture::start().await.expect("fixture server");
     fixture.use_sites(Some(&e2e_dir().join(sites)));
     let tmp = tempfile::tempdir().unwrap();
     let display = if headed {
+        let xvfb = find_xvfb().unwrap_or_else(|e| panic!("{e:#}"));
         Some(
-            VirtualDisplay::start(&tmp.path().join("xvfb.log"))
+            VirtualDisplay::start(&xvfb, &tmp.path().join("xvfb.log"))
                 .await
                 .expect("Xvfb starts"),
         )

@@ -55,9 +55,9 @@ struct Args {
     /// Where the server and Chromium logs go (default: ROOT/target/e2e).
     #[arg(long)]
     logs: Option<PathBuf>,
-    /// Run Chromium headed on its own Xvfb display (installed with apt-get
-    /// when missing), with a user tab kept in front so that the jobs' tabs
-    /// are in the background, as for a real user.
+    /// Run Chromium headed on its own Xvfb display (Debian's xvfb; `build.sh
+    /// e2e --headed` installs it), with a user tab kept in front so that the
+    /// jobs' tabs are in the background, as for a real user.
     #[arg(long)]
     headed: bool,
     /// Run only share K of N (`2/3`): every N-th scenario in name order,
@@ -156,6 +156,7 @@ async fn main() -> ExitCode {
     };
     match &setup {
         Err(e) => {
+            eprintln!("error: {e:#}");
             let why = format!("setup failed: {e:#}");
             for s in &scenarios {
                 report(&s.name, None, Err(why.clone()));
@@ -206,7 +207,13 @@ async fn main() -> ExitCode {
 /// fail with the reason); anything else is fatal.
 async fn start(args: &Args, root: &Path, tmp: &Path, logs: &Path) -> anyhow::Result<Setup> {
     std::fs::create_dir_all(logs).with_context(|| format!("creating {}", logs.display()))?;
-    let chromium = browser::ensure_chromium().await?;
+    // Both binaries first, so that a missing one fails before anything starts.
+    let chromium = browser::find_chromium()?;
+    let xvfb = if args.headed {
+        Some(browser::find_xvfb()?)
+    } else {
+        None
+    };
     let server_bin = args
         .server_bin
         .clone()
@@ -235,8 +242,8 @@ async fn start(args: &Args, root: &Path, tmp: &Path, logs: &Path) -> anyhow::Res
         );
         (None, None, Some(why))
     };
-    let display = if args.headed {
-        let display = VirtualDisplay::start(&logs.join("xvfb.log")).await?;
+    let display = if let Some(xvfb) = &xvfb {
+        let display = VirtualDisplay::start(xvfb, &logs.join("xvfb.log")).await?;
         eprintln!("e2e: headed Chromium on Xvfb display {}", display.name);
         Some(display)
     } else {
