@@ -151,6 +151,9 @@ cmd_test() {
   cargo build --workspace --all-targets
   log "Running the workspace tests"
   cargo test --workspace --no-fail-fast -- "${skip[@]}" || failed+=("workspace tests")
+  log "Running the OpenAPI conformance check (Schemathesis)"
+  "$ROOT/scripts/schemathesis.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/clawpost-server" \
+    || failed+=("OpenAPI conformance (scripts/schemathesis.sh)")
   log "Running the extension's tests in headless Chromium"
   "$ROOT/scripts/test-extension.sh" --browser || failed+=("extension browser tests")
   log "Building the extension (dist/extension)"

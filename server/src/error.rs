@@ -112,6 +112,8 @@ codes! {
     NotFound = (NOT_FOUND, "NOT_FOUND"),
     /// Sign-in through an identity provider is not configured on this server.
     OidcNotConfigured = (NOT_FOUND, "OIDC_NOT_CONFIGURED"),
+    /// The path exists but does not take this HTTP method (`Allow` lists the ones it takes).
+    MethodNotAllowed = (METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
     /// The idempotency key was used before with a different request.
     IdempotencyKeyReused = (CONFLICT, "IDEMPOTENCY_KEY_REUSED"),
     /// The media was uploaded already; an upload URL takes one upload.

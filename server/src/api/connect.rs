@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::docs::{JsonBodyErrors, ServerErrors};
 use super::{BodyBytes, JsonBody, QueryParams};
 use crate::api::auth::bearer;
 use crate::api::auth::ApiKeyOrSession;
@@ -39,8 +40,13 @@ pub struct RegisterView {
 
 /// Register an extension for pairing. No authentication.
 #[utoipa::path(post, path = "/v1/connect/register", tag = "connect",
-    request_body(content = RegisterRequest, description = "Optional"),
-    responses((status = 201, description = "Registered", body = RegisterView)))]
+    request_body(content = Option<RegisterRequest>, description = "Optional: an empty body registers a device without a name"),
+    responses(
+        JsonBodyErrors, ServerErrors,
+        (status = 201, description = "Registered", body = RegisterView),
+        (status = 400, description = "INVALID_JSON: the body is not JSON of this shape; INVALID_REQUEST: the body could not be read", body = ErrorBody),
+        (status = 503, description = "TRY_AGAIN: no free pairing code was found; retry", body = ErrorBody),
+    ))]
 pub async fn register(
     State(state): State<AppState>,
     BodyBytes(body): BodyBytes,
@@ -65,6 +71,7 @@ pub async fn register(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusQuery {
     pub device_id: String,
@@ -72,11 +79,33 @@ pub struct StatusQuery {
     pub poll_token: Option<String>,
 }
 
+/// Where a registration stands: waiting for its code (`pending`), its code
+/// expired unused (`expired`), paired (`paired`), or its device revoked
+/// since (`revoked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PairingState {
+    Pending,
+    Expired,
+    Paired,
+    Revoked,
+}
+
+impl From<&PairingStatus> for PairingState {
+    fn from(s: &PairingStatus) -> Self {
+        match s {
+            PairingStatus::Pending => PairingState::Pending,
+            PairingStatus::Expired => PairingState::Expired,
+            PairingStatus::Revoked => PairingState::Revoked,
+            PairingStatus::Paired { .. } => PairingState::Paired,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusView {
-    /// `pending`, `expired` or `paired`.
-    pub status: &'static str,
+    pub status: PairingState,
     /// The device bearer token: present once, on the first `paired` answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
@@ -90,9 +119,11 @@ pub struct StatusView {
 #[utoipa::path(get, path = "/v1/connect/status", tag = "connect",
     params(StatusQuery),
     responses(
+        ServerErrors,
         (status = 200, description = "Pairing state", body = StatusView),
-        (status = 401, description = "Wrong poll token", body = ErrorBody),
-        (status = 404, description = "Unknown device", body = ErrorBody),
+        (status = 400, description = "INVALID_REQUEST: deviceId missing, or a malformed query string (`field` names the parameter)", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED: missing or wrong poll token", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: no such device registration", body = ErrorBody),
     ))]
 pub async fn status(
     State(state): State<AppState>,
@@ -113,7 +144,7 @@ pub async fn status(
         _ => (None, None),
     };
     Ok(Json(StatusView {
-        status: status.as_str(),
+        status: PairingState::from(&status),
         device_token,
         tenant_id,
         expires_at,
@@ -142,15 +173,16 @@ pub struct PairView {
 #[utoipa::path(post, path = "/v1/connect/pair", tag = "connect",
     request_body = PairRequest,
     params(
-        ("clawpost-api-key" = Option<String>, Header, description = "Your API key (or a dashboard session)"),
         ("x-csrf-token" = Option<String>, Header, description = "The dashboard session's CSRF token, with its cookie"),
     ),
+    security(("api_key" = []), ("dashboard_session" = [])),
     responses(
+        JsonBodyErrors, ServerErrors,
         (status = 200, description = "Paired", body = PairView),
-        (status = 400, description = "INVALID_PAIRING_CODE: wrong, used or expired", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 400, description = "INVALID_PAIRING_CODE: wrong, used or expired; INVALID_REQUEST: code missing or not 6 digits; INVALID_JSON: the body is not JSON", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED: missing or invalid API key, and no dashboard session", body = ErrorBody),
         (status = 403, description = "CSRF_TOKEN_INVALID: a session without its CSRF token", body = ErrorBody),
-        (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
+        (status = 429, description = "TOO_MANY_ATTEMPTS: too many wrong codes; wait the Retry-After seconds", body = ErrorBody),
     ))]
 pub async fn pair(
     State(state): State<AppState>,
@@ -206,9 +238,10 @@ pub struct GoogleConfigView {
 /// the 6-digit code is then the way to pair.
 #[utoipa::path(get, path = "/v1/connect/google", tag = "connect",
     responses(
+        ServerErrors,
         (status = 200, description = "Sign-in is available", body = GoogleConfigView),
-        (status = 404, description = "OIDC_NOT_CONFIGURED", body = ErrorBody),
-        (status = 502, description = "OIDC_PROVIDER_UNAVAILABLE", body = ErrorBody),
+        (status = 404, description = "OIDC_NOT_CONFIGURED: no identity provider is configured; pair with the code", body = ErrorBody),
+        (status = 502, description = "OIDC_PROVIDER_UNAVAILABLE: the identity provider could not be reached", body = ErrorBody),
     ))]
 pub async fn google_config(
     State(state): State<AppState>,
@@ -227,11 +260,12 @@ pub async fn google_config(
 #[utoipa::path(post, path = "/v1/connect/google", tag = "connect",
     request_body = GooglePairRequest,
     responses(
+        JsonBodyErrors, ServerErrors,
         (status = 201, description = "Paired", body = GooglePairView),
         (status = 401, description = "INVALID_ID_TOKEN: bad signature, issuer, audience, expired, no nonce or replayed", body = ErrorBody),
-        (status = 403, description = "EMAIL_NOT_VERIFIED", body = ErrorBody),
-        (status = 404, description = "OIDC_NOT_CONFIGURED", body = ErrorBody),
-        (status = 502, description = "OIDC_PROVIDER_UNAVAILABLE", body = ErrorBody),
+        (status = 403, description = "EMAIL_NOT_VERIFIED: the provider does not vouch for the account's email", body = ErrorBody),
+        (status = 404, description = "OIDC_NOT_CONFIGURED: no identity provider is configured; pair with the code", body = ErrorBody),
+        (status = 502, description = "OIDC_PROVIDER_UNAVAILABLE: the identity provider could not be reached", body = ErrorBody),
     ))]
 pub async fn connect_google(
     State(state): State<AppState>,

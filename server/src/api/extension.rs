@@ -10,6 +10,7 @@ use axum::Json;
 use extension_core::{AckRequest, LeasedJob, ProgressRequest};
 use serde::{Deserialize, Serialize};
 
+use super::docs::{DeviceErrors, JsonBodyErrors, ServerErrors};
 use super::{JsonBody, QueryParams};
 use crate::api::auth::DeviceAuth;
 use crate::app::jobs::JobView;
@@ -19,8 +20,10 @@ use crate::error::{ApiError, ErrorBody};
 use crate::store::JobRecord;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// Seconds to wait for a job before answering 204 (0 to 25; default 0).
+    #[param(minimum = 0, maximum = 25)]
     pub wait: Option<u64>,
 }
 
@@ -43,9 +46,10 @@ fn leased(job: &JobRecord) -> LeasedJob {
     params(PullQuery),
     security(("device_token" = [])),
     responses(
+        DeviceErrors, ServerErrors,
         (status = 200, description = "A leased job", body = LeasedJob),
         (status = 204, description = "No job"),
-        (status = 401, description = "Invalid device token", body = ErrorBody),
+        (status = 400, description = "INVALID_REQUEST: wait is not 0 to 25 seconds", body = ErrorBody),
     ))]
 pub async fn pull(
     State(state): State<AppState>,
@@ -78,8 +82,9 @@ pub struct ProgressView {
     request_body = ProgressRequest,
     security(("device_token" = [])),
     responses(
+        JsonBodyErrors, DeviceErrors, ServerErrors,
         (status = 200, description = "Recorded; lease renewed", body = ProgressView),
-        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: no such job of this device's tenant", body = ErrorBody),
         (status = 409, description = "LEASE_LOST: this device does not hold a live lease", body = ErrorBody),
     ))]
 pub async fn progress(
@@ -101,9 +106,10 @@ pub async fn progress(
     request_body = AckRequest,
     security(("device_token" = [])),
     responses(
+        JsonBodyErrors, DeviceErrors, ServerErrors,
         (status = 200, description = "Recorded (or an identical repeat)", body = JobView),
-        (status = 400, description = "Invalid ack", body = ErrorBody),
-        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 400, description = "INVALID_JSON: the body is not JSON; INVALID_REQUEST: a field is missing, of the wrong type, or does not fit the status (`field` names it)", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: no such job of this device's tenant", body = ErrorBody),
         (status = 409, description = "ACK_CONFLICT: not the lease holder, or the job already ended differently", body = ErrorBody),
     ))]
 pub async fn ack(
@@ -115,16 +121,34 @@ pub async fn ack(
     Ok(Json(JobView::owner(&job)))
 }
 
+/// The answer of `GET /v1/extension/selectors` (the served
+/// [`extension_core::pack_set::PackSet`]), for the OpenAPI document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SelectorSetView {
+    /// The packs' versions, joined (for example `x-2026.07.1+linkedin-2026.08.0`).
+    pub version: String,
+    /// Hex SHA-256 of the packs' content; the `ETag` is this, quoted.
+    pub hash: String,
+    /// One pack per platform: selectors and flow steps as JSON data, never code.
+    #[schema(value_type = Vec<Object>)]
+    pub packs: Vec<serde_json::Value>,
+}
+
 /// The selector packs the extension runs: `{version, hash, packs}`. The
 /// extension keeps the newest valid set (a malformed one is refused whole)
 /// and reports the pack version with every ack. With `If-None-Match` equal
 /// to the set's `ETag` (its quoted hash), the answer is 304.
 #[utoipa::path(get, path = "/v1/extension/selectors", tag = "extension",
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the set the extension holds"),
+    ),
     security(("device_token" = [])),
     responses(
-        (status = 200, description = "The pack set: version, content hash and the packs (JSON data, never code)"),
-        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
-        (status = 401, description = "Invalid device token", body = ErrorBody),
+        DeviceErrors, ServerErrors,
+        (status = 200, description = "The pack set: version, content hash and the packs (JSON data, never code)",
+            body = SelectorSetView, headers(("ETag" = String, description = "The set's hash, quoted"))),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match",
+            headers(("ETag" = String, description = "The set's hash, quoted"))),
     ))]
 pub async fn selectors(
     State(state): State<AppState>,

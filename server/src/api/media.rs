@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 
+use super::docs::{ApiKeyErrors, JsonBodyErrors, ServerErrors};
 use super::JsonBody;
 use crate::api::auth::TenantAuth;
 use crate::app::media::signing::Grant;
@@ -55,18 +56,36 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
+/// The form of `POST /v1/media/upload`, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+pub struct UploadForm {
+    /// The file (a part with a file name, under any field name); the file
+    /// name's extension gives the type.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Checks the file against this platform's rules before storing it.
+    pub platform: Option<extension_core::Platform>,
+}
+
+/// A file's bytes, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
 /// Upload a small file (under 30 MB) as `multipart/form-data` with one file
 /// part (any field name; its file name gives the type) and an optional
 /// `platform` field to check the file against. Returns the `url` to pass in
 /// `mediaPaths`, readable for 24 hours.
 #[utoipa::path(post, path = "/v1/media/upload", tag = "media",
-    request_body(content_type = "multipart/form-data", content = Object,
+    request_body(content_type = "multipart/form-data", content = UploadForm,
         description = "One file part (its file name gives the type) and an optional `platform` field"),
-    params(("clawpost-api-key" = String, Header, description = "Your API key")),
+    security(("api_key" = [])),
     responses(
+        ApiKeyErrors, ServerErrors,
         (status = 201, description = "Stored", body = MediaView),
-        (status = 400, description = "Unsupported or mismatched type (UNSUPPORTED_MEDIA_TYPE, CONTENT_TYPE_MISMATCH, MEDIA_TYPE_MISMATCH), or no file", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 400, description = "INVALID_REQUEST: not a multipart form, or no file part, or two; \
+            UNKNOWN_PLATFORM; UNSUPPORTED_MEDIA_TYPE, CONTENT_TYPE_MISMATCH, MEDIA_TYPE_MISMATCH: \
+            an unknown or mismatched type; MEDIA_TOO_LARGE, EMPTY_UPLOAD: the file's size", body = ErrorBody),
         (status = 413, description = "FILE_TOO_LARGE: 30 MB or more; use /v1/media/upload-url", body = ErrorBody),
     ))]
 pub async fn upload(
@@ -132,11 +151,14 @@ pub async fn upload(
 /// `Content-Type: resolvedContentType` exactly; `url` is readable for 24 hours.
 #[utoipa::path(post, path = "/v1/media/upload-url", tag = "media",
     request_body = UploadUrlRequest,
-    params(("clawpost-api-key" = String, Header, description = "Your API key")),
+    security(("api_key" = [])),
     responses(
+        JsonBodyErrors, ApiKeyErrors, ServerErrors,
         (status = 200, description = "Signed URLs", body = UploadUrlView),
-        (status = 400, description = "Unknown extension, contentType not matching it, or a type or size the platform refuses", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 400, description = "INVALID_JSON, INVALID_REQUEST: a malformed body, filename or bytes; \
+            UNKNOWN_PLATFORM; UNSUPPORTED_MEDIA_TYPE: an unknown extension or contentType; \
+            CONTENT_TYPE_MISMATCH: contentType not matching the extension; MEDIA_TOO_LARGE: \
+            a size the platform refuses", body = ErrorBody),
     ))]
 pub async fn upload_url(
     State(state): State<AppState>,
@@ -191,13 +213,20 @@ async fn record_at(
         ("expires" = i64, Query, description = "From the signed URL"),
         ("signature" = String, Query, description = "From the signed URL"),
     ),
-    request_body(content_type = "application/octet-stream", content = Vec<u8>, description = "The file's bytes"),
+    request_body(content((FileBytes = "image/*"), (FileBytes = "video/*")),
+        description = "The file's bytes, with `Content-Type` exactly the `resolvedContentType` the URL was issued for"),
     responses(
+        ServerErrors,
         (status = 200, description = "Uploaded", body = MediaView),
-        (status = 400, description = "MEDIA_TYPE_MISMATCH (content is not the declared type) or INCOMPLETE_UPLOAD", body = ErrorBody),
-        (status = 403, description = "Invalid or expired signature, or Content-Type not the resolvedContentType", body = ErrorBody),
-        (status = 409, description = "Already uploaded", body = ErrorBody),
-        (status = 413, description = "Longer than announced", body = ErrorBody),
+        (status = 400, description = "MEDIA_TYPE_MISMATCH: the content is not the declared type; \
+            INCOMPLETE_UPLOAD, EMPTY_UPLOAD: shorter than announced, or empty; INVALID_REQUEST: \
+            the body could not be read", body = ErrorBody),
+        (status = 403, description = "SIGNATURE_INVALID, SIGNATURE_EXPIRED: an invalid or expired signature; \
+            CONTENT_TYPE_MISMATCH: Content-Type is not the resolvedContentType", body = ErrorBody),
+        (status = 409, description = "ALREADY_UPLOADED: an upload URL takes one upload; UPLOAD_IN_PROGRESS: \
+            another upload to this URL is running", body = ErrorBody),
+        (status = 410, description = "MEDIA_EXPIRED: the media expired while it was uploading", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: longer than announced", body = ErrorBody),
     ))]
 pub async fn put_object(
     State(state): State<AppState>,
@@ -266,11 +295,13 @@ pub async fn put_object(
         ("signature" = String, Query, description = "From the signed URL"),
     ),
     responses(
-        (status = 200, description = "The file's bytes"),
+        ServerErrors,
+        (status = 200, description = "The file's bytes, with its content type",
+            content((FileBytes = "image/*"), (FileBytes = "video/*"))),
         (status = 307, description = "Redirect to the media store"),
-        (status = 403, description = "Invalid signature", body = ErrorBody),
-        (status = 404, description = "Not uploaded", body = ErrorBody),
-        (status = 410, description = "MEDIA_EXPIRED", body = ErrorBody),
+        (status = 403, description = "SIGNATURE_INVALID: a missing or wrong signature", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: no such media, or not uploaded", body = ErrorBody),
+        (status = 410, description = "MEDIA_EXPIRED: media URLs work for 24 hours", body = ErrorBody),
     ))]
 pub async fn get_object(
     State(state): State<AppState>,

@@ -59,6 +59,16 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(docs::openapi_json))
         .route("/api-docs", get(docs::api_docs))
         .route("/healthz", get(|| async { "ok" }))
+        // Last: it applies to the routes above. A known path asked with
+        // another method answers the API's JSON error (axum adds `Allow`).
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        Code::MethodNotAllowed,
+        format!("This endpoint does not take {method}; the Allow header lists the methods it takes. See /api-docs."),
+    )
 }
 
 /// Largest JSON body the API accepts.
@@ -144,5 +154,55 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
                     None => error,
                 }
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::app::AppState;
+    use crate::clock::SystemClock;
+    use crate::settings::Settings;
+    use crate::store::SqlStore;
+
+    #[tokio::test]
+    async fn a_wrong_method_on_an_api_path_answers_the_json_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("t.sqlite"));
+        let store = Arc::new(SqlStore::connect(&url).await.unwrap());
+        let settings = Settings {
+            media_dir: dir.path().join("media"),
+            ..Settings::default()
+        };
+        let state = AppState::new(store, Arc::new(SystemClock), settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(crate::startup::run(listener, state));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+
+        for (method, path, allow) in [
+            (reqwest::Method::DELETE, "/v1/jobs", "POST"),
+            (reqwest::Method::GET, "/v1/jobs", "POST"),
+            (reqwest::Method::PUT, "/v1/jobs/some-id", "GET,HEAD"),
+        ] {
+            let resp = client
+                .request(method.clone(), format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 405, "{method} {path}");
+            assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+            let body: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(body["code"], "METHOD_NOT_ALLOWED", "{method} {path}");
+            assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+        }
+        // The dashboard's routes keep their own answers.
+        let resp = client.get(format!("{base}/")).send().await.unwrap();
+        assert_eq!(resp.status(), 303);
+        server.abort();
     }
 }

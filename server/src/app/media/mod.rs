@@ -114,6 +114,7 @@ pub struct UploadUrlRequest {
     /// The file name; its extension gives the content type.
     pub filename: String,
     /// Checks the type and size against this platform before any upload.
+    #[schema(value_type = Option<Platform>)]
     pub platform: Option<String>,
     /// Overrides the inferred type; must agree with the extension.
     pub content_type: Option<String>,
