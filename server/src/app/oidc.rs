@@ -18,7 +18,7 @@ use crate::error::{ApiError, Code};
 use crate::settings::{OidcSettings, GOOGLE_ISSUER};
 
 /// Clock skew tolerated on `exp` and `iat`.
-const LEEWAY_MS: i64 = 60_000;
+const LEEWAY: Duration = Duration::from_secs(60);
 /// How long discovery and keys are kept before they are fetched again.
 const CACHE_TTL: Duration = Duration::from_secs(3600);
 /// An unknown `kid` refetches the keys at most this often.
@@ -392,12 +392,12 @@ impl Oidc {
             })
         })?;
         let claims = data.claims;
-        if claims.exp.saturating_mul(1000) + LEEWAY_MS <= now {
+        if claims.exp.saturating_mul(1000) + crate::clock::ms(LEEWAY) <= now {
             return Err(OidcError::InvalidToken("it has expired"));
         }
         if claims
             .iat
-            .is_some_and(|iat| iat.saturating_mul(1000) > now + LEEWAY_MS)
+            .is_some_and(|iat| iat.saturating_mul(1000) > now + crate::clock::ms(LEEWAY))
         {
             return Err(OidcError::InvalidToken("it was issued in the future"));
         }

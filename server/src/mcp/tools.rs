@@ -27,7 +27,7 @@ use crate::clock::Millis;
 use crate::error::{ApiError, Code};
 
 /// A device counts as online when it was seen this recently.
-pub const ONLINE_WINDOW_MS: Millis = 60_000;
+pub const ONLINE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The Claw Post MCP server: one per request (stateless), sharing the app state.
 #[derive(Clone)]
@@ -574,7 +574,9 @@ impl ClawPostMcp {
         let devices: Vec<DeviceStatus> = devices
             .into_iter()
             .map(|d| DeviceStatus {
-                online: d.last_seen_at.is_some_and(|t| now - t <= ONLINE_WINDOW_MS),
+                online: d
+                    .last_seen_at
+                    .is_some_and(|t| now - t <= crate::clock::ms(ONLINE_WINDOW)),
                 device_id: d.id,
                 name: d.name,
                 paired_at: d.paired_at,

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::app::AppState;
-use crate::clock::Millis;
+use crate::clock::{ms, Millis};
 use crate::error::{ApiError, Code};
 use crate::settings::Settings;
 use crate::store::{MediaRecord, MediaStatus, Store};
@@ -46,9 +46,9 @@ use storage::{MediaStorage, PART_CONCURRENCY};
 /// The largest file `POST /v1/media/upload` takes (30 MB).
 pub const MAX_MULTIPART_BYTES: u64 = 30 * 1024 * 1024;
 /// How long an upload URL works.
-pub const UPLOAD_WINDOW_MS: Millis = 60 * 60 * 1000;
+pub const UPLOAD_WINDOW: Duration = Duration::from_secs(60 * 60);
 /// How long a media URL is readable.
-pub const URL_TTL_MS: Millis = 24 * 60 * 60 * 1000;
+pub const URL_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The path under which this server serves (and, locally, receives) media.
 pub const OBJECTS_PATH: &str = "/v1/media/objects/";
 /// Lifetime of the store-presigned URL a media URL redirects to (S3).
@@ -393,8 +393,8 @@ fn new_record(
         bytes: None,
         sha256: None,
         status: MediaStatus::Pending,
-        upload_expires_at: now + UPLOAD_WINDOW_MS,
-        expires_at: now + URL_TTL_MS,
+        upload_expires_at: now + ms(UPLOAD_WINDOW),
+        expires_at: now + ms(URL_TTL),
         created_at: now,
         uploaded_at: None,
         deleted_at: None,
@@ -421,11 +421,7 @@ pub async fn issue_upload_url(
     let upload_url = match state
         .media
         .storage()
-        .presigned_url(
-            Method::PUT,
-            &record.object_key,
-            Duration::from_millis(UPLOAD_WINDOW_MS as u64),
-        )
+        .presigned_url(Method::PUT, &record.object_key, UPLOAD_WINDOW)
         .await
         .map_err(storage_error)?
     {
