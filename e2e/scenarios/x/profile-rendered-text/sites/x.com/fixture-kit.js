@@ -1,0 +1,1 @@
+../../../../../fixtures/kit/fixture-kit.js
