@@ -98,11 +98,7 @@ impl std::str::FromStr for SecretString {
 /// HMAC-SHA256 of `purpose` keyed by `secret`: a value only the holder of the
 /// secret can compute, and that tells nothing about it.
 pub fn derive_raw(secret: &str, purpose: &str) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().into()
+    mac(secret.as_bytes(), purpose.as_bytes())
 }
 
 /// [`derive_raw`] as URL-safe base64 without padding (43 characters: also a
@@ -140,9 +136,114 @@ pub fn is_s256_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Constant-time equality of two tokens.
+pub fn same(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// HMAC-SHA256 of `message` under `key`.
+pub fn mac(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether `presented` is the HMAC-SHA256 of `message` under `key`,
+/// compared in constant time.
+pub fn mac_matches(key: &[u8], message: &[u8], presented: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.verify_slice(presented).is_ok()
+}
+
+/// The SHA-256 of some content as lowercase hex: a fingerprint, not a
+/// secret's stored form (that is [`hash`]).
+pub fn fingerprint(content: &[u8]) -> String {
+    hex::encode(Sha256::digest(content))
+}
+
+/// [`fingerprint`] of content that arrives in pieces.
+#[derive(Default)]
+pub struct Fingerprinter(Sha256);
+
+impl Fingerprinter {
+    pub fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// Encrypts `plaintext` (ChaCha20-Poly1305) under a key derived from
+/// `secret` for `purpose`, bound to `aad`: hex(nonce ‖ ciphertext).
+pub fn seal(secret: &str, purpose: &str, aad: &str, plaintext: &str) -> String {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(&derive_raw(secret, purpose)));
+    let nonce: [u8; 12] = rand::random();
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: aad.as_bytes(),
+            },
+        )
+        .expect("ChaCha20-Poly1305 encrypts any message");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ct);
+    hex::encode(out)
+}
+
+/// Opens what [`seal`] made with the same secret, purpose and `aad`; None
+/// when anything differs or it was tampered with.
+pub fn open(secret: &str, purpose: &str, aad: &str, sealed: &str) -> Option<String> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+    let bytes = hex::decode(sealed).ok()?;
+    if bytes.len() < 12 {
+        return None;
+    }
+    let (nonce, ct) = bytes.split_at(12);
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(&derive_raw(secret, purpose)));
+    let pt = cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .ok()?;
+    String::from_utf8(pt).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_text_opens_only_with_its_secret_purpose_and_aad() {
+        let sealed = seal("s", "p", "a", "claw_key");
+        assert_eq!(open("s", "p", "a", &sealed).as_deref(), Some("claw_key"));
+        assert_eq!(open("t", "p", "a", &sealed), None);
+        assert_eq!(open("s", "q", "a", &sealed), None);
+        assert_eq!(open("s", "p", "b", &sealed), None);
+        assert_ne!(seal("s", "p", "a", "claw_key"), sealed);
+    }
+
+    #[test]
+    fn macs_verify_only_their_message() {
+        let m = mac(b"k", b"GET\nx");
+        assert!(mac_matches(b"k", b"GET\nx", &m));
+        assert!(!mac_matches(b"k", b"GET\ny", &m));
+        assert!(!mac_matches(b"j", b"GET\nx", &m));
+        assert!(same("abc", "abc") && !same("abc", "abd"));
+    }
 
     #[test]
     fn pkce_needs_the_right_well_formed_verifier() {

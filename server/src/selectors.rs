@@ -8,7 +8,6 @@ use std::path::Path;
 use anyhow::Context;
 use extension_core::pack::Pack;
 use extension_core::pack_set::PackSet;
-use sha2::{Digest, Sha256};
 
 /// A set of packs with its version and content hash.
 pub fn set_of(mut packs: Vec<Pack>) -> PackSet {
@@ -17,7 +16,7 @@ pub fn set_of(mut packs: Vec<Pack>) -> PackSet {
     let json = serde_json::to_vec(&packs).expect("packs serialize");
     PackSet {
         version: PackSet::version_of(&packs),
-        hash: hex::encode(Sha256::digest(&json)),
+        hash: crate::crypto::fingerprint(&json),
         packs,
     }
 }

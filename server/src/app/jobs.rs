@@ -8,7 +8,6 @@ use extension_core::rules::{validate_post, MediaItem};
 use extension_core::{JobStatus, JobType, Platform, PlatformPayload};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::clock::{month_bounds, Millis};
@@ -148,7 +147,7 @@ impl JobRequest {
             "mediaPaths": self.media_paths,
             "platformPayload": self.platform_payload,
         });
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        crate::crypto::fingerprint(canonical.to_string().as_bytes())
     }
 }
 

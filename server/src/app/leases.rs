@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use extension_core::{AckRequest, AckStatus, JobErrorCode, JobStatus, JobType, ProgressRequest};
-use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::{ApiError, Code};
@@ -187,7 +186,7 @@ fn ack_hash(req: &AckRequest) -> String {
         "status": req.status, "postUrl": req.post_url, "error": req.error,
         "errorCode": req.error_code, "details": req.details,
     });
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    crate::crypto::fingerprint(canonical.to_string().as_bytes())
 }
 
 fn completion(req: &AckRequest, job: Option<&JobRecord>) -> Result<Completion, ApiError> {

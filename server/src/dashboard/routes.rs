@@ -332,8 +332,7 @@ async fn oidc_callback(
         return fail(StatusCode::BAD_REQUEST, expired());
     };
     let expected_state = secret.derive("oidc-state");
-    let state_ok: bool =
-        subtle::ConstantTimeEq::ct_eq(expected_state.as_bytes(), returned_state.as_bytes()).into();
+    let state_ok = crypto::same(&expected_state, &returned_state);
     if !state_ok {
         return fail(StatusCode::BAD_REQUEST, expired());
     }
@@ -356,10 +355,10 @@ async fn oidc_callback(
             .oidc
             .verify_id_token(&id_token, &[client_id], state.now())
             .await?;
-        let nonce_ok = token.nonce.as_deref().is_some_and(|n| {
-            subtle::ConstantTimeEq::ct_eq(n.as_bytes(), secret.derive("oidc-nonce").as_bytes())
-                .into()
-        });
+        let nonce_ok = token
+            .nonce
+            .as_deref()
+            .is_some_and(|n| crypto::same(n, &secret.derive("oidc-nonce")));
         if !nonce_ok {
             return Err(ApiError::from(OidcError::InvalidToken(
                 "its nonce is not this sign-in's (replayed)",

@@ -10,14 +10,9 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use rand::RngCore;
-use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::crypto;
-use crate::crypto::derive_raw;
 use crate::error::ApiError;
 use crate::store::Tenant;
 use crate::store::{SessionRecord, SignInMethod};
@@ -81,11 +76,6 @@ fn set_cookie(state: &AppState, base: &str, value: &str, max_age_secs: i64) -> H
     .expect("cookie values are URL-safe")
 }
 
-/// Constant-time equality of two tokens.
-fn same(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
 /// The pre-sign-in secret of a browser: read from its cookie, or made now
 /// (then `set` holds the cookie to send). It keys the sign-in form's CSRF
 /// token and the OpenID sign-in's state, nonce and PKCE verifier.
@@ -131,7 +121,7 @@ impl LoginSecret {
 
     /// Whether `presented` is this browser's sign-in CSRF token.
     pub fn csrf_ok(&self, presented: &str) -> bool {
-        same(&self.csrf_token(), presented)
+        crypto::same(&self.csrf_token(), presented)
     }
 
     /// The `Set-Cookie` that deletes the pre-sign-in cookie.
@@ -166,7 +156,7 @@ impl Session {
 
     /// Whether `presented` is this session's CSRF token (constant time).
     pub fn csrf_ok(&self, presented: &str) -> bool {
-        same(&self.csrf_token(), presented)
+        crypto::same(&self.csrf_token(), presented)
     }
 
     /// The API key, if this session saw it (sign-in with it, tenant
@@ -194,43 +184,14 @@ impl Session {
     }
 }
 
-/// Seals `plaintext` under a key derived from the session secret, bound to
-/// the session's id hash: hex(nonce ‖ ciphertext).
+/// Seals the API key under a key derived from the session secret, bound
+/// to the session's id hash.
 fn seal(secret: &str, id_hash: &str, plaintext: &str) -> String {
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(&derive_raw(secret, "seal-api-key")));
-    let mut nonce = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext.as_bytes(),
-                aad: id_hash.as_bytes(),
-            },
-        )
-        .expect("ChaCha20-Poly1305 encrypts any message");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    hex::encode(out)
+    crypto::seal(secret, "seal-api-key", id_hash, plaintext)
 }
 
 fn open(secret: &str, id_hash: &str, sealed: &str) -> Option<String> {
-    let bytes = hex::decode(sealed).ok()?;
-    if bytes.len() < 12 {
-        return None;
-    }
-    let (nonce, ct) = bytes.split_at(12);
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(&derive_raw(secret, "seal-api-key")));
-    let pt = cipher
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ct,
-                aad: id_hash.as_bytes(),
-            },
-        )
-        .ok()?;
-    String::from_utf8(pt).ok()
+    crypto::open(secret, "seal-api-key", id_hash, sealed)
 }
 
 /// Signs a browser in: stores a new session for the tenant and returns it

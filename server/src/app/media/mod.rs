@@ -32,7 +32,6 @@ use extension_core::rules::{all_rules, check_media_type, rules, MediaItem, RuleV
 use extension_core::{MediaKind, MediaType, Platform, MEDIA_TYPES, SNIFF_LEN};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::app::AppState;
@@ -488,7 +487,7 @@ pub async fn store_upload(
     check_size(&record, media_type, size)?;
     record.status = MediaStatus::Ready;
     record.bytes = Some(size as i64);
-    record.sha256 = Some(hex::encode(Sha256::digest(&data)));
+    record.sha256 = Some(crate::crypto::fingerprint(&data));
     record.uploaded_at = Some(now);
     let storage = state.media.storage();
     storage
@@ -612,7 +611,7 @@ where
             return Err(storage_error(e));
         }
     };
-    let mut hasher = Sha256::new();
+    let mut hasher = crate::crypto::Fingerprinter::default();
     let mut size: u64 = 0;
     let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
     let streamed: Result<(), ApiError> = async {
@@ -653,7 +652,7 @@ where
         claim.release().await;
         return Err(storage_error(e));
     }
-    let sha256 = hex::encode(hasher.finalize());
+    let sha256 = hasher.finish();
     let Some(done) = state
         .store
         .complete_media(&record.id, size as i64, Some(&sha256), state.now())

@@ -2,12 +2,9 @@
 //! object, the expiry and (for uploads) the content type and size, with a
 //! per-install key kept in the database. Verification is constant-time.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::crypto;
 
 use crate::clock::Millis;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Bytes of a freshly generated signing key.
 pub const KEY_LEN: usize = 32;
@@ -50,10 +47,10 @@ impl UrlSigner {
         Some(UrlSigner { key })
     }
 
-    fn mac(&self, object_key: &str, expires: Millis, grant: Grant<'_>) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
-        // Newline-separated fields; none of them can hold a newline.
-        let message = match grant {
+    /// The signed message: newline-separated fields, none of which can hold
+    /// a newline.
+    fn message(object_key: &str, expires: Millis, grant: Grant<'_>) -> String {
+        match grant {
             Grant::Get => format!("GET\n{object_key}\n{expires}"),
             Grant::Put {
                 content_type,
@@ -62,14 +59,15 @@ impl UrlSigner {
                 "PUT\n{object_key}\n{expires}\n{content_type}\n{}",
                 bytes.map(|b| b.to_string()).unwrap_or_default()
             ),
-        };
-        mac.update(message.as_bytes());
-        mac
+        }
     }
 
     /// The hex signature of a grant on an object until `expires`.
     pub fn sign(&self, object_key: &str, expires: Millis, grant: Grant<'_>) -> String {
-        hex::encode(self.mac(object_key, expires, grant).finalize().into_bytes())
+        hex::encode(crypto::mac(
+            &self.key,
+            Self::message(object_key, expires, grant).as_bytes(),
+        ))
     }
 
     /// Whether `signature` (hex) is this signer's for the grant; constant-time.
@@ -83,9 +81,11 @@ impl UrlSigner {
         let Ok(presented) = hex::decode(signature) else {
             return false;
         };
-        self.mac(object_key, expires, grant)
-            .verify_slice(&presented)
-            .is_ok()
+        crypto::mac_matches(
+            &self.key,
+            Self::message(object_key, expires, grant).as_bytes(),
+            &presented,
+        )
     }
 }
 
