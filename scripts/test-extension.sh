@@ -42,4 +42,4 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/extension/webdriver.json" \
 WASM_BINDGEN_TEST_ONLY_WEB=1 \
 WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-90} \
   cargo test --target wasm32-unknown-unknown -p clawpost-extension \
-    --test browser_agent --test browser_worker
+    --test suite

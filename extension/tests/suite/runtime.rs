@@ -1,4 +1,3 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! The worker runtime natively, with the browser replaced by an in-memory
 //! host: a fake X page behind the agent protocol, a fake Claw Post server
 //! behind HTTP, and storage that survives a "worker restart" (dropping the
@@ -21,7 +20,7 @@ const SERVER: &str = "http://127.0.0.1:9999";
 /// The X pack the fake page below is written for: a fixed snapshot, so these
 /// tests follow the runtime, not the shipped pack's latest selectors. It is
 /// stored as served packs, with a version newer than any built-in one.
-const TEST_PACK: &str = include_str!("x-test-pack.json");
+const TEST_PACK: &str = include_str!("../x-test-pack.json");
 const POST_URL: &str = "https://x.com/clawtest/status/1790000000000000001";
 
 #[derive(Default)]

@@ -3,7 +3,6 @@
 //! X pack runs end to end through `ChromeHost`, the real DOM agent and a
 //! strict X-like composer, including a worker stopped right after the
 //! publish click and started again.
-#![cfg(target_arch = "wasm32")]
 
 use clawpost_extension::runtime;
 use clawpost_extension::worker::ChromeHost;
@@ -12,9 +11,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
-const AGENT_JS: &str = include_str!("../../static/dom-agent.js");
+const AGENT_JS: &str = include_str!("../../../static/dom-agent.js");
 const POST_URL: &str = "https://x.com/clawtest/status/1790000000000000001";
 
 #[wasm_bindgen(module = "/tests/fixtures.js")]
@@ -38,7 +35,7 @@ fn job(id: &str, text: &str, media: &[&str]) -> Value {
 /// `tests/runtime.rs`), stored as the served packs so it wins over the
 /// shipped one. These tests follow the runtime and the chrome bindings,
 /// not the shipped pack's latest selectors.
-const TEST_PACK: &str = include_str!("x-test-pack.json");
+const TEST_PACK: &str = include_str!("../x-test-pack.json");
 
 async fn setup(jobs: Value) {
     install_agent(AGENT_JS);

@@ -3,7 +3,6 @@
 //! (`tests/fixtures.js`): an editor that reverts direct DOM edits, a submit
 //! control disabled until the editor's model holds text, a composer inside
 //! an open shadow root, late and vanishing elements, file inputs.
-#![cfg(target_arch = "wasm32")]
 
 use std::collections::BTreeMap;
 
@@ -15,10 +14,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
-const AGENT_JS: &str = include_str!("../../static/dom-agent.js");
-const NET_WATCH_JS: &str = include_str!("../../static/net-watch.js");
+const AGENT_JS: &str = include_str!("../../../static/dom-agent.js");
+const NET_WATCH_JS: &str = include_str!("../../../static/net-watch.js");
 
 #[wasm_bindgen(module = "/tests/fixtures.js")]
 extern "C" {
