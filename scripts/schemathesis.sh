@@ -4,7 +4,8 @@
 #   scripts/schemathesis.sh [SERVER_BIN] [-- EXTRA ST RUN ARGS...]
 #
 # Starts SERVER_BIN (default target/debug/clawpost-server) on a free loopback
-# port with a fresh SQLite data folder, creates a tenant (API key), pairs a
+# port with a fresh SQLite data folder and rate limits raised a thousandfold
+# (every request comes from one address), creates a tenant (API key), pairs a
 # device (device bearer token), queues and leases jobs and issues signed media
 # URLs (server/tests/schemathesis/prepare.py), then runs Schemathesis with
 # the checks not_a_server_error, status_code_conformance,
@@ -74,7 +75,8 @@ SERVER_ENV=(env -u DATABASE_URL -u CLAWPOST_MEDIA_STORE_URL -u CLAWPOST_OIDC_CLI
   -u CLAWPOST_OIDC_CLIENT_SECRET -u CLAWPOST_OIDC_EXTENSION_CLIENT_ID -u CLAWPOST_OIDC_ISSUER
   -u CLAWPOST_SELECTOR_PACKS -u CLAWPOST_POST_INTERVAL -u CLAWPOST_PUBLIC_URL -u CLAWPOST_BIND
   -u CLAWPOST_ALLOW_EXTERNAL_MEDIA -u CLAWPOST_DEFAULT_QUOTA -u CLAWPOST_LEASE_SECONDS
-  -u CLAWPOST_NO_PACING CLAWPOST_DATA_DIR="$WORK/data")
+  -u CLAWPOST_NO_PACING -u CLAWPOST_TRUSTED_PROXIES -u CLAWPOST_RATE_LIMIT_FACTOR
+  CLAWPOST_DATA_DIR="$WORK/data")
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -88,7 +90,8 @@ API_KEY=$(printf '%s' "$TENANT" | python3 -c 'import json, sys; print(json.load(
 BASE=
 for _ in 1 2 3; do
   PORT=$(free_port)
-  "${SERVER_ENV[@]}" "$BIN" serve --bind "127.0.0.1:$PORT" --no-pacing --lease-seconds 600 >"$WORK/server.log" 2>&1 &
+  "${SERVER_ENV[@]}" "$BIN" serve --bind "127.0.0.1:$PORT" --no-pacing --lease-seconds 600 \
+    --rate-limit-factor 1000 >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; then

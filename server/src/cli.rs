@@ -43,12 +43,39 @@ pub async fn run() -> anyhow::Result<()> {
                                            "intervalSeconds": seconds})
                     );
                 }
-                TenantCommand::RotateKey { tenant } => {
-                    let key = crate::app::tenants::rotate_key(&*store, &tenant)
-                        .await
-                        .map_err(|e| anyhow::anyhow!(e.message))?;
-                    let key = key.ok_or_else(|| anyhow::anyhow!("no tenant with id {tenant:?}"))?;
-                    println!("{key}");
+                TenantCommand::RotateKey {
+                    tenant,
+                    revoke_devices,
+                } => {
+                    let rotated = crate::app::tenants::rotate_key(
+                        &*store,
+                        &tenant,
+                        None,
+                        revoke_devices,
+                        SystemClock.now_ms(),
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                    .ok_or_else(|| anyhow::anyhow!("no tenant with id {tenant:?}"))?;
+                    let r = rotated.revoked;
+                    eprintln!(
+                        "Revoked {} MCP connection(s) and {} extension(s); ended {} dashboard session(s).",
+                        r.grants, r.devices, r.sessions
+                    );
+                    println!("{}", rotated.api_key);
+                }
+                TenantCommand::Invite { email, tenant } => {
+                    let invite = crate::app::tenants::invite(
+                        &*store,
+                        &email,
+                        tenant.as_deref(),
+                        SystemClock.now_ms(),
+                    )
+                    .await?;
+                    println!(
+                        "{}",
+                        serde_json::json!({"email": invite.email, "tenantId": invite.tenant_id})
+                    );
                 }
             }
             Ok(())

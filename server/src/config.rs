@@ -42,11 +42,28 @@ pub enum TenantCommand {
         #[arg(long)]
         quota: Option<i64>,
     },
-    /// Replace a tenant's API key; prints the new key. The old key stops working at once.
+    /// Replace a tenant's API key; prints the new key. The old key stops
+    /// working at once, every connected MCP client (OAuth grant) is
+    /// disconnected and every dashboard session signed out.
     RotateKey {
         /// The tenant id.
         #[arg(long)]
         tenant: String,
+        /// Also revoke every paired extension (each must be paired again).
+        #[arg(long)]
+        revoke_devices: bool,
+    },
+    /// Let an email sign in through the identity provider for the first
+    /// time even when --signup does not admit it (once); prints one JSON
+    /// line {"email", "tenantId"}.
+    Invite {
+        /// The email the provider must vouch for.
+        #[arg(long)]
+        email: String,
+        /// An existing tenant the account joins; without it, its first
+        /// sign-in creates a tenant of its own.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Set a tenant's least time between two posts on a platform (replacing
     /// the server's --post-interval for that tenant), or clear it with
@@ -159,6 +176,27 @@ pub struct ServeArgs {
     /// No pacing between posts (for tests and demos).
     #[arg(long, env = "CLAWPOST_NO_PACING", global = true)]
     pub no_pacing: bool,
+    /// A reverse proxy (address or CIDR network) whose `Forwarded` or
+    /// `X-Forwarded-For` header names the client (repeatable, or
+    /// comma-separated). Rate limits count per client network; without
+    /// this, or from any other peer, those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CLAWPOST_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxy: Vec<crate::settings::Cidr>,
+    /// Multiplies every rate limit (for conformance and load tests that make
+    /// many requests from one address; never in production).
+    #[arg(
+        long,
+        env = "CLAWPOST_RATE_LIMIT_FACTOR",
+        default_value_t = 1,
+        hide = true,
+        global = true
+    )]
+    pub rate_limit_factor: u32,
     /// OpenID Connect issuer for dashboard sign-in and extension auto-pairing
     /// (its `/.well-known/openid-configuration` is fetched).
     #[arg(
@@ -181,10 +219,35 @@ pub struct ServeArgs {
         global = true
     )]
     pub oidc_client_secret: Option<SecretString>,
+    /// Bytes of media each tenant may upload over any 24 hours (default 5 GiB).
+    #[arg(long, env = "CLAWPOST_MEDIA_QUOTA_BYTES", default_value_t = 5 << 30, global = true)]
+    pub media_quota_bytes: u64,
+    /// The server's secret key (hex), which keys media URL signatures. Give
+    /// every replica of one install the same one. Default: the contents of
+    /// `--secret-key-file`.
+    #[arg(
+        long,
+        env = "CLAWPOST_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_key: Option<SecretString>,
+    /// Where the secret key is kept when `CLAWPOST_SECRET_KEY` is not set;
+    /// created (mode 0600, a fresh random key) on first start. Default:
+    /// `secret.key` in the data folder.
+    #[arg(long, env = "CLAWPOST_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
     /// The browser extension's OpenID client id: ID tokens issued to it are
     /// accepted by `POST /v1/connect/google` (besides the dashboard's).
     #[arg(long, env = "CLAWPOST_OIDC_EXTENSION_CLIENT_ID", global = true)]
     pub oidc_extension_client_id: Option<String>,
+    /// Who may sign in through the identity provider for the first time
+    /// (which creates their account): `invite` (emails invited with
+    /// `clawpost-server tenant invite`), `open` (any verified email) or
+    /// `domain:example.com,…` (verified emails of those domains, and invited
+    /// ones). Accounts that signed in before always may.
+    #[arg(long, env = "CLAWPOST_SIGNUP", default_value = "invite", global = true)]
+    pub signup: crate::settings::Signup,
 }
 
 impl ServeArgs {

@@ -60,6 +60,48 @@ pub fn looks_like(prefix: &str, s: &str) -> bool {
         && s[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// A fresh 256-bit random key, hex-encoded.
+pub fn random_key() -> String {
+    let key: [u8; 32] = rand::random();
+    hex::encode(key)
+}
+
+/// The server's secret key: the `CLAWPOST_SECRET_KEY` value when given,
+/// else the contents of `file`, which is created (mode 0600, a fresh
+/// random key) when missing.
+pub fn load_or_create_key(
+    from_env: Option<&SecretString>,
+    file: &std::path::Path,
+) -> anyhow::Result<SecretString> {
+    use anyhow::Context;
+    if let Some(key) = from_env.filter(|k| !k.expose().trim().is_empty()) {
+        return Ok(SecretString::new(key.expose().trim()));
+    }
+    match std::fs::read_to_string(file) {
+        Ok(s) if !s.trim().is_empty() => return Ok(SecretString::new(s.trim())),
+        Ok(_) => anyhow::bail!("the secret key file {} is empty", file.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = random_key();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(file)
+        .with_context(|| format!("creating the secret key file {}", file.display()))?;
+    std::io::Write::write_all(&mut f, format!("{key}\n").as_bytes())?;
+    tracing::info!(file = %file.display(), "created the server's secret key");
+    Ok(SecretString::new(key))
+}
+
 /// A uniformly random 6-digit pairing code.
 pub fn pairing_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
@@ -225,6 +267,28 @@ pub fn open(secret: &str, purpose: &str, aad: &str, sealed: &str) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_secret_key_file_is_made_once_readable_only_by_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data/secret.key");
+        let first = load_or_create_key(None, &file).unwrap();
+        assert_eq!(first.expose().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(load_or_create_key(None, &file).unwrap(), first);
+        let env = SecretString::new("  from-env  ");
+        assert_eq!(
+            load_or_create_key(Some(&env), &file).unwrap().expose(),
+            "from-env"
+        );
+        std::fs::write(&file, "\n").unwrap();
+        assert!(load_or_create_key(None, &file).is_err());
+    }
 
     #[test]
     fn sealed_text_opens_only_with_its_secret_purpose_and_aad() {

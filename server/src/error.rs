@@ -104,6 +104,11 @@ codes! {
     UploadContentTypeMismatch = (FORBIDDEN, "CONTENT_TYPE_MISMATCH"),
     /// The provider does not vouch for the account's email.
     EmailNotVerified = (FORBIDDEN, "EMAIL_NOT_VERIFIED"),
+    /// The account has not signed in before and this server's sign-up
+    /// policy does not admit it (ask the operator for an invitation).
+    SignupClosed = (FORBIDDEN, "SIGNUP_CLOSED"),
+    /// The upload would pass the account's media quota (bytes per 24 hours).
+    MediaQuotaExceeded = (FORBIDDEN, "MEDIA_QUOTA_EXCEEDED"),
     /// A form was posted without this session's CSRF token.
     CsrfTokenInvalid = (FORBIDDEN, "CSRF_TOKEN_INVALID"),
     /// The OAuth grant lacks the scope this MCP tool needs.
@@ -130,8 +135,9 @@ codes! {
     PayloadTooLarge = (PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
     /// The file is larger than direct uploads take (use `/v1/media/upload-url`).
     FileTooLarge = (PAYLOAD_TOO_LARGE, "FILE_TOO_LARGE"),
-    /// Too many attempts; wait the `Retry-After` seconds.
-    TooManyAttempts = (TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS"),
+    /// Too many requests or wrong guesses (pairing codes, API keys) from this
+    /// network, for this account or on the server; wait the `Retry-After` seconds.
+    RateLimited = (TOO_MANY_REQUESTS, "RATE_LIMITED"),
     /// Something failed on the server; try again later.
     InternalError = (INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
     /// The identity provider could not be reached.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::tenants;
@@ -28,6 +30,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dashboard::routes::router())
         .fallback(|| async { ApiError::not_found("No such endpoint. See /api-docs.") })
         .layer(DefaultBodyLimit::max(crate::api::JSON_BODY_LIMIT))
+        // No answer of this server is ever to be content-sniffed.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -38,6 +45,7 @@ pub async fn start_background(state: &AppState, database_url: &str) -> anyhow::R
     crate::app::leases::spawn_sweeper(state.clone());
     crate::app::media::spawn_sweeper(state.clone());
     crate::oauth::spawn_sweeper(state.clone());
+    crate::app::limits::spawn_sweeper(state.clone());
     if Dialect::of_url(database_url) == Some(Dialect::Postgres) {
         crate::app::notify::listen_postgres(database_url, state.notifier.clone()).await?;
     }
@@ -80,8 +88,19 @@ pub async fn serve(store_args: StoreArgs, serve_args: ServeArgs) -> anyhow::Resu
         media_dir: store_args.data_dir.join("media"),
         allow_external_media: serve_args.allow_external_media,
         oidc: serve_args.oidc(),
+        signup: serve_args.signup.clone(),
         post_intervals: serve_args.post_intervals()?,
         selector_packs: crate::selectors::load(serve_args.selector_packs.as_deref())?,
+        limits: crate::settings::RateLimits::default().scaled(serve_args.rate_limit_factor),
+        trusted_proxies: serve_args.trusted_proxy.clone(),
+        media_quota_bytes: serve_args.media_quota_bytes,
+        secret_key: crate::crypto::load_or_create_key(
+            serve_args.secret_key.as_ref(),
+            &serve_args
+                .secret_key_file
+                .clone()
+                .unwrap_or_else(|| store_args.data_dir.join("secret.key")),
+        )?,
         ..Settings::default()
     };
     let state = AppState::try_new(store, clock, settings)?;

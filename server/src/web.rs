@@ -1,7 +1,7 @@
-//! Pieces every HTTP adapter shares: reading credentials off headers,
-//! escaping text into HTML, the security headers of HTML answers, and the
-//! plain page shell of the server's standalone pages (the API docs and the
-//! OAuth consent page). No state, no rules.
+//! Pieces every HTTP adapter shares: reading credentials and the client's
+//! network off headers, escaping text into HTML, the security headers of
+//! HTML answers, and the plain page shell of the server's standalone pages
+//! (the API docs and the OAuth consent page). No state, no rules.
 
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderMap, HeaderValue};
@@ -88,6 +88,147 @@ pub fn page(title: &str, max_width: &str, css: &str, body: &str) -> String {
          code{{background:#f3f3f3;padding:0 .2rem}}{css}</style></head><body>{body}</body></html>",
         title = escape(title),
     )
+}
+
+/// The network a request comes from, which rate limits count per: the
+/// client's IPv4 /24 or IPv6 /64 (`203.0.113.0/24`, `2001:db8:1:2::/64`).
+/// The client is the TCP peer, or, when the peer is a trusted proxy, the
+/// address its `Forwarded` / `X-Forwarded-For` header names ([`client_ip`]).
+/// A request served without connection info counts as `0.0.0.0/24`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientNet {
+    pub ip: std::net::IpAddr,
+    key: String,
+}
+
+impl ClientNet {
+    pub fn of(ip: std::net::IpAddr) -> ClientNet {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let key = match ip.to_canonical() {
+            IpAddr::V4(v4) => {
+                let net = Ipv4Addr::from(u32::from(v4) & 0xffff_ff00);
+                format!("{net}/24")
+            }
+            IpAddr::V6(v6) => {
+                let net = Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
+                format!("{net}/64")
+            }
+        };
+        ClientNet { ip, key }
+    }
+
+    /// The network, in CIDR notation.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A state that says which peers are trusted proxies.
+pub trait TrustedProxies {
+    fn trusted_proxies(&self) -> &[crate::settings::Cidr];
+}
+
+impl<S: TrustedProxies + Send + Sync> axum::extract::FromRequestParts<S> for ClientNet {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientNet::of_request(parts, state.trusted_proxies()))
+    }
+}
+
+impl ClientNet {
+    /// The network of a request whose peer is known from its connection info.
+    pub fn of_request(
+        parts: &axum::http::request::Parts,
+        trusted: &[crate::settings::Cidr],
+    ) -> ClientNet {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        ClientNet::of(client_ip(peer, &parts.headers, trusted))
+    }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy;
+/// then the forwarding chain (`Forwarded`, else `X-Forwarded-For`) is read
+/// from the right, skipping trusted proxies, and the first other address is
+/// the client. An entry that is no address (`unknown`, an obfuscated name)
+/// ends the walk at the last trusted hop, so a client cannot hide behind a
+/// made-up entry.
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[crate::settings::Cidr],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let mut client = peer.to_canonical();
+    if !is_trusted(client) {
+        return client;
+    }
+    for hop in forwarding_chain(headers).into_iter().rev() {
+        let Some(ip) = hop else { break };
+        client = ip.to_canonical();
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
+}
+
+/// The addresses a request was forwarded for, client first: the `for=` of
+/// each `Forwarded` element (RFC 7239) or, without that header, the entries
+/// of `X-Forwarded-For`. `None` for an entry that is no address.
+fn forwarding_chain(headers: &HeaderMap) -> Vec<Option<std::net::IpAddr>> {
+    let values = |name: HeaderName| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .flat_map(|v| {
+                v.to_str()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let forwarded = values(header::FORWARDED);
+    if !forwarded.is_empty() {
+        return forwarded
+            .iter()
+            .map(|element| {
+                let node = element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim().eq_ignore_ascii_case("for").then_some(v)
+                })?;
+                parse_node(node)
+            })
+            .collect();
+    }
+    values(HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .map(|entry| parse_node(entry))
+        .collect()
+}
+
+/// An address as forwarding headers write it: bare, quoted, `[v6]`,
+/// `[v6]:port` or `v4:port`.
+fn parse_node(node: &str) -> Option<std::net::IpAddr> {
+    let node = node.trim().trim_matches('"');
+    if let Some(rest) = node.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    if let Ok(ip) = node.parse() {
+        return Some(ip);
+    }
+    let (host, port) = node.split_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<std::net::Ipv4Addr>().ok().map(Into::into)
 }
 
 #[cfg(test)]

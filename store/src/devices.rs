@@ -1,15 +1,13 @@
 //! Devices: browser extension installs, from registration through pairing
-//! (by code, or directly after a sign-in) to revocation, and the failed
-//! pairing attempts that rate-limit code guessing. Tokens are stored only as
+//! (by code, or directly after a sign-in) to revocation; registrations
+//! never paired are swept once their code expired. Tokens are stored only as
 //! hashes.
-
-use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::sql::{is_unique_violation, millis, SqlStore};
+use crate::sql::{is_unique_violation, SqlStore};
 use crate::{Millis, StoreResult};
 
 /// A browser extension install, from registration to pairing.
@@ -55,11 +53,14 @@ pub trait DeviceStore: Send + Sync + 'static {
     async fn device_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Device>>;
     async fn touch_device(&self, device_id: &str, now: Millis) -> StoreResult<()>;
     async fn paired_device_count(&self, tenant_id: &str) -> StoreResult<i64>;
-    async fn record_pair_failure(&self, scopes: &[String], now: Millis) -> StoreResult<()>;
-    async fn pair_failures_since(&self, scope: &str, since: Millis) -> StoreResult<i64>;
+    /// Deletes registrations never paired whose code expired before
+    /// `expired_before`; returns how many.
+    async fn sweep_unpaired_devices(&self, expired_before: Millis) -> StoreResult<u64>;
     /// Inserts a device already paired with its tenant and holding its token
     /// (pairing without a code, after an ID-token sign-in).
     async fn create_paired_device(&self, device: &Device, token_hash: &str) -> StoreResult<()>;
+    /// Revokes every device of the tenant; returns how many were live.
+    async fn revoke_tenant_devices(&self, tenant_id: &str, now: Millis) -> StoreResult<u64>;
     /// The tenant's paired, unrevoked devices, most recently paired first.
     async fn tenant_devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>>;
     /// Revokes the tenant's device: its token stops working at once. False
@@ -76,8 +77,10 @@ pub(crate) const DEVICE_COLS: &str =
     "id, tenant_id, name, pairing_code, code_expires_at, poll_token_hash, \
     token_hash, paired_at, last_seen_at, revoked_at, pack_version, created_at";
 
-/// How long failed pairing attempts are kept: no rate limit looks further back.
-const PAIR_FAILURE_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// Revokes every live device of a tenant: `$1` now, `$2` the tenant id.
+pub(crate) const REVOKE_TENANT_DEVICES: &str =
+    "UPDATE devices SET revoked_at = $1, pairing_code = NULL \
+     WHERE tenant_id = $2 AND revoked_at IS NULL";
 
 pub(crate) fn device_from_row(row: &AnyRow) -> StoreResult<Device> {
     let token_hash: Option<String> = row.try_get("token_hash")?;
@@ -201,30 +204,15 @@ impl DeviceStore for SqlStore {
         .await?)
     }
 
-    async fn record_pair_failure(&self, scopes: &[String], now: Millis) -> StoreResult<()> {
-        for scope in scopes {
-            sqlx::query(&self.q("INSERT INTO pair_failures (scope, at) VALUES ($1, $2)"))
-                .bind(scope)
-                .bind(now)
-                .execute(self.pool())
-                .await?;
-        }
-        // Keep the table small.
-        sqlx::query(&self.q("DELETE FROM pair_failures WHERE at < $1"))
-            .bind(now - millis(PAIR_FAILURE_RETENTION))
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    async fn pair_failures_since(&self, scope: &str, since: Millis) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            &self.q("SELECT COUNT(*) FROM pair_failures WHERE scope = $1 AND at >= $2"),
-        )
-        .bind(scope)
-        .bind(since)
-        .fetch_one(self.pool())
-        .await?)
+    async fn sweep_unpaired_devices(&self, expired_before: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(&self.q(
+            "DELETE FROM devices WHERE tenant_id IS NULL AND paired_at IS NULL \
+             AND token_hash IS NULL AND code_expires_at < $1",
+        ))
+        .bind(expired_before)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn create_paired_device(&self, d: &Device, token_hash: &str) -> StoreResult<()> {
@@ -257,6 +245,15 @@ impl DeviceStore for SqlStore {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(device_from_row).collect()
+    }
+
+    async fn revoke_tenant_devices(&self, tenant_id: &str, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(&self.q(REVOKE_TENANT_DEVICES))
+            .bind(now)
+            .bind(tenant_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn revoke_device(

@@ -1,6 +1,6 @@
 //! Claw Post's persistence, named after the data it holds: [`tenants`],
-//! [`devices`], [`jobs`], [`media`], [`sessions`], [`identities`] and
-//! [`oauth`] grants. Each module defines its records and one trait;
+//! [`devices`], [`jobs`], [`media`], [`sessions`], [`identities`],
+//! [`invites`], [`oauth`] grants and rate [`limits`]. Each module defines its records and one trait;
 //! [`Store`] is all of them together. [`SqlStore`] implements every trait on
 //! SQLite (the embedded default) and on PostgreSQL, with the migrations of
 //! this crate; [`sql`] holds what the modules share (pool, dialect,
@@ -9,7 +9,9 @@
 
 pub mod devices;
 pub mod identities;
+pub mod invites;
 pub mod jobs;
+pub mod limits;
 pub mod media;
 pub mod oauth;
 pub mod sessions;
@@ -18,10 +20,12 @@ pub mod tenants;
 
 pub use devices::{Device, DeviceStore, PairOutcome};
 pub use identities::{Identity, IdentitySignIn, IdentityStore};
+pub use invites::{Invite, InviteStore};
 pub use jobs::{
     AckOutcome, Completion, Counts, CreateOutcome, DayCount, Expired, JobFilter, JobRecord,
     JobStore, NewJob, ProgressOutcome, UsageCounts,
 };
+pub use limits::{Admission, LimitStore, RateRule};
 pub use media::{MediaRecord, MediaStatus, MediaStore};
 pub use oauth::{
     CodeClaim, OAuthClient, OAuthCode, OAuthConnection, OAuthGrant, OAuthStore, OAuthToken,
@@ -29,7 +33,7 @@ pub use oauth::{
 };
 pub use sessions::{SessionRecord, SessionStore, SignInMethod};
 pub use sql::{Dialect, SqlStore, JOBS_CHANNEL};
-pub use tenants::{Tenant, TenantStore};
+pub use tenants::{Revocation, Revoked, Tenant, TenantStore};
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
@@ -56,7 +60,9 @@ pub trait Store:
     + MediaStore
     + SessionStore
     + IdentityStore
+    + InviteStore
     + OAuthStore
+    + LimitStore
     + Send
     + Sync
     + 'static
@@ -67,7 +73,7 @@ pub trait Store:
 /// generic store: `use clawpost_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        DeviceStore, IdentityStore, JobStore, MediaStore, OAuthStore, SessionStore, Store,
-        TenantStore,
+        DeviceStore, IdentityStore, InviteStore, JobStore, LimitStore, MediaStore, OAuthStore,
+        SessionStore, Store, TenantStore,
     };
 }

@@ -79,9 +79,6 @@ pub struct MediaRecord {
 /// Persistence of uploaded media and of the key that signs media URLs.
 #[async_trait]
 pub trait MediaStore: Send + Sync + 'static {
-    /// The per-install key that signs media URLs: the stored one, or
-    /// `candidate` stored now if there is none yet (first caller wins).
-    async fn media_signing_key(&self, candidate: &str, now: Millis) -> StoreResult<String>;
     async fn insert_media(&self, media: &MediaRecord) -> StoreResult<()>;
     async fn media(&self, id: &str) -> StoreResult<Option<MediaRecord>>;
     /// `pending` → `uploading` while the upload window is open; false when
@@ -111,9 +108,6 @@ const MEDIA_COLS: &str = "id, tenant_id, object_key, filename, content_type, pla
     declared_bytes, bytes, sha256, status, upload_expires_at, expires_at, created_at, \
     uploaded_at, deleted_at";
 
-/// The name of the media URL key in `server_secrets`.
-const SIGNING_KEY_NAME: &str = "media_url_signing_key";
-
 fn media_from_row(row: &AnyRow) -> StoreResult<MediaRecord> {
     let status: String = row.try_get("status")?;
     let platform: Option<String> = row.try_get("platform")?;
@@ -140,24 +134,6 @@ fn media_from_row(row: &AnyRow) -> StoreResult<MediaRecord> {
 
 #[async_trait]
 impl MediaStore for SqlStore {
-    async fn media_signing_key(&self, candidate: &str, now: Millis) -> StoreResult<String> {
-        sqlx::query(&self.q(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING",
-        ))
-        .bind(SIGNING_KEY_NAME)
-        .bind(candidate)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(
-            sqlx::query_scalar(&self.q("SELECT value FROM server_secrets WHERE name = $1"))
-                .bind(SIGNING_KEY_NAME)
-                .fetch_one(self.pool())
-                .await?,
-        )
-    }
-
     async fn insert_media(&self, m: &MediaRecord) -> StoreResult<()> {
         sqlx::query(&self.q(
             "INSERT INTO media (id, tenant_id, object_key, filename, content_type, platform, \

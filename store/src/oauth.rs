@@ -98,6 +98,9 @@ pub struct OAuthToken {
     pub token_hash: String,
     pub grant_id: String,
     pub kind: TokenKind,
+    /// Space-separated scopes it carries: its grant's, or fewer when a
+    /// refresh asked for a narrower scope.
+    pub scope: String,
     pub created_at: Millis,
     pub expires_at: Millis,
     /// When a refresh token was rotated.
@@ -162,6 +165,10 @@ pub trait OAuthStore: Send + Sync + 'static {
     async fn revoke_token(&self, token_hash: &str, now: Millis) -> StoreResult<()>;
     /// Deletes codes and tokens that expired before `before`; returns how many.
     async fn purge_oauth(&self, before: Millis) -> StoreResult<u64>;
+    /// Deletes clients registered before `registered_before` that never
+    /// connected (no code was ever exchanged under one of their grants),
+    /// with their unconnected grants and codes; returns how many clients.
+    async fn purge_unused_clients(&self, registered_before: Millis) -> StoreResult<u64>;
 }
 
 const CLIENT_COLS: &str =
@@ -169,7 +176,14 @@ const CLIENT_COLS: &str =
 const GRANT_COLS: &str = "id, client_id, tenant_id, scope, resource, created_at, connected_at, \
     last_used_at, revoked_at";
 const CODE_COLS: &str = "code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at";
-const TOKEN_COLS: &str = "token_hash, grant_id, kind, created_at, expires_at, used_at, revoked_at";
+/// Token columns from table alias `t`; tokens issued before scopes were
+/// stored per token carry their grant's.
+const TOKEN_COLS: &str = "t.token_hash, t.grant_id, t.kind, COALESCE(t.scope, g.scope) AS scope, \
+    t.created_at, t.expires_at, t.used_at, t.revoked_at";
+
+/// Revokes every live grant of a tenant: `$1` now, `$2` the tenant id.
+pub(crate) const REVOKE_TENANT_GRANTS: &str =
+    "UPDATE oauth_grants SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL";
 
 /// How often `touch_grant` writes.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
@@ -225,6 +239,7 @@ fn token_from_row(row: &AnyRow) -> StoreResult<OAuthToken> {
         token_hash: row.try_get("token_hash")?,
         grant_id: row.try_get("grant_id")?,
         kind: TokenKind::parse(&kind).ok_or_else(|| corrupt("token kind", &kind))?,
+        scope: row.try_get("scope")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         used_at: row.try_get("used_at")?,
@@ -422,12 +437,13 @@ impl OAuthStore for SqlStore {
 
     async fn insert_token(&self, t: &OAuthToken) -> StoreResult<()> {
         sqlx::query(&self.q(
-            "INSERT INTO oauth_tokens (token_hash, grant_id, kind, created_at, expires_at, \
-               used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO oauth_tokens (token_hash, grant_id, kind, scope, created_at, \
+               expires_at, used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         ))
         .bind(&t.token_hash)
         .bind(&t.grant_id)
         .bind(t.kind.as_str())
+        .bind(&t.scope)
         .bind(t.created_at)
         .bind(t.expires_at)
         .bind(t.used_at)
@@ -438,13 +454,8 @@ impl OAuthStore for SqlStore {
     }
 
     async fn token(&self, token_hash: &str) -> StoreResult<Option<(OAuthToken, OAuthGrant)>> {
-        let token_cols = TOKEN_COLS
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
-            "SELECT {token_cols}, {} FROM oauth_tokens t \
+            "SELECT {TOKEN_COLS}, {} FROM oauth_tokens t \
              JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1",
             prefixed_grant_cols()
         );
@@ -498,5 +509,30 @@ impl OAuthStore for SqlStore {
             .execute(self.pool())
             .await?;
         Ok(codes.rows_affected() + tokens.rows_affected())
+    }
+
+    async fn purge_unused_clients(&self, registered_before: Millis) -> StoreResult<u64> {
+        const UNUSED: &str = "SELECT c.id FROM oauth_clients c WHERE c.created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM oauth_grants g \
+               WHERE g.client_id = c.id AND g.connected_at IS NOT NULL)";
+        let mut tx = self.pool().begin().await?;
+        let grants = format!("SELECT g.id FROM oauth_grants g WHERE g.client_id IN ({UNUSED})");
+        for sql in [
+            format!("DELETE FROM oauth_tokens WHERE grant_id IN ({grants})"),
+            format!("DELETE FROM oauth_codes WHERE grant_id IN ({grants})"),
+            format!("DELETE FROM oauth_grants WHERE client_id IN ({UNUSED})"),
+        ] {
+            sqlx::query(&self.q(&sql))
+                .bind(registered_before)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let clients = format!("DELETE FROM oauth_clients WHERE id IN ({UNUSED})");
+        let clients = sqlx::query(&self.q(&clients))
+            .bind(registered_before)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(clients.rows_affected())
     }
 }

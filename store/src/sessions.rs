@@ -67,8 +67,6 @@ pub trait SessionStore: Send + Sync + 'static {
     /// A live session by the hash of its secret.
     async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
-    /// Ends every session of the tenant except `keep_id_hash`.
-    async fn delete_other_sessions(&self, tenant_id: &str, keep_id_hash: &str) -> StoreResult<u64>;
     async fn set_session_key(&self, id_hash: &str, sealed_key: Option<&str>) -> StoreResult<()>;
 
     /// Records a started sign-in (and the local page to return to) until
@@ -94,6 +92,12 @@ pub trait SessionStore: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<bool>;
 }
+
+/// Ends every session of a tenant but one (a key rotation, see
+/// [`crate::TenantStore::rotate_key`]): `$1` the tenant id, `$2` the hash of
+/// the session to keep (`""` keeps none).
+pub(crate) const DELETE_OTHER_SESSIONS: &str =
+    "DELETE FROM dashboard_sessions WHERE tenant_id = $1 AND id_hash <> $2";
 
 const SESSION_COLS: &str = "id_hash, tenant_id, method, email, sealed_key, created_at, expires_at";
 
@@ -151,17 +155,6 @@ impl SessionStore for SqlStore {
             .execute(self.pool())
             .await?;
         Ok(())
-    }
-
-    async fn delete_other_sessions(&self, tenant_id: &str, keep_id_hash: &str) -> StoreResult<u64> {
-        let done = sqlx::query(
-            &self.q("DELETE FROM dashboard_sessions WHERE tenant_id = $1 AND id_hash <> $2"),
-        )
-        .bind(tenant_id)
-        .bind(keep_id_hash)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
     }
 
     async fn set_session_key(&self, id_hash: &str, sealed_key: Option<&str>) -> StoreResult<()> {

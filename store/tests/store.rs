@@ -8,10 +8,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clawpost_store::prelude::*;
 use clawpost_store::{
-    AckOutcome, Completion, CreateOutcome, Device, Identity, IdentitySignIn, JobFilter, JobRecord,
-    MediaRecord, MediaStatus, NewJob, PairOutcome, ProgressOutcome, SessionRecord, SignInMethod,
-    SqlStore, Tenant,
+    AckOutcome, Admission, Completion, CreateOutcome, Device, Identity, IdentitySignIn, JobFilter,
+    JobRecord, MediaRecord, MediaStatus, NewJob, PairOutcome, ProgressOutcome, RateRule,
+    SessionRecord, SignInMethod, SqlStore, Tenant,
 };
+use clawpost_store::{Invite, OAuthClient, OAuthCode, OAuthGrant, Revocation, Revoked};
 use extension_core::{JobStatus, JobType, Platform, PlatformMap, ProgressStage};
 
 const T0: i64 = 1_794_744_000_000;
@@ -93,6 +94,8 @@ macro_rules! both_engines {
 both_engines!(
     tenants_and_keys,
     devices_pair_with_a_live_code_and_revoke,
+    rate_limits_count_within_their_window,
+    clients_that_never_connected_are_purged,
     a_lease_lasts_its_duration_and_progress_renews_it,
     a_lease_that_runs_out_is_requeued_or_fails,
     posts_on_a_platform_wait_for_its_interval,
@@ -100,6 +103,8 @@ both_engines!(
     idempotency_and_quota,
     sessions_expire_and_nonces_spend_once,
     an_identity_creates_its_tenant_once,
+    a_rotation_revokes_grants_sessions_and_devices,
+    an_invitation_admits_one_first_sign_in,
     media_moves_from_pending_to_ready_to_deleted,
     every_part_through_dyn_store,
 );
@@ -147,8 +152,17 @@ async fn tenants_and_keys(s: &SqlStore) {
         s.tenant_by_key_hash("key-1").await.unwrap().map(|t| t.id),
         Some("t1".into())
     );
-    assert!(s.rotate_key("t1", "key-2").await.unwrap());
-    assert!(!s.rotate_key("nobody", "key-3").await.unwrap());
+    let keep = Revocation::default();
+    assert!(s
+        .rotate_key("t1", "key-2", keep, T0)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(s
+        .rotate_key("nobody", "key-3", keep, T0)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(s.tenant_by_key_hash("key-1").await.unwrap(), None);
     assert!(s.tenant_by_key_hash("key-2").await.unwrap().is_some());
 }
@@ -195,15 +209,117 @@ async fn devices_pair_with_a_live_code_and_revoke(s: &SqlStore) {
     assert_eq!(s.device_by_token_hash("tok").await.unwrap(), None);
     assert_eq!(s.paired_device_count("t1").await.unwrap(), 0);
 
-    s.record_pair_failure(&["ip:1".into(), "all".into()], T0)
+    // A registration never paired goes once its code expired; paired ones stay.
+    let idle = Device {
+        id: "d3".into(),
+        pairing_code: Some("EFGH".into()),
+        ..device.clone()
+    };
+    assert!(s.register_device(&idle).await.unwrap());
+    assert_eq!(s.sweep_unpaired_devices(T0 + 60_000).await.unwrap(), 0);
+    assert_eq!(s.sweep_unpaired_devices(T0 + 60_001).await.unwrap(), 1);
+    assert!(s.device("d3").await.unwrap().is_none());
+    assert!(s.device("d1").await.unwrap().is_some());
+}
+
+async fn rate_limits_count_within_their_window(s: &SqlStore) {
+    let rule = |scope: &str, limit: i64| RateRule {
+        scope: scope.into(),
+        limit,
+        window_ms: 60_000,
+    };
+    let both = [rule("net", 2), rule("all", 3)];
+    assert_eq!(s.admit("a1", &both, T0).await.unwrap(), Admission::Admitted);
+    assert_eq!(
+        s.admit("a2", &both, T0 + 10).await.unwrap(),
+        Admission::Admitted
+    );
+    // "net" is full: nothing is counted, not even under "all".
+    assert_eq!(
+        s.admit("a3", &both, T0 + 20).await.unwrap(),
+        Admission::Refused {
+            retry_at: T0 + 60_000
+        }
+    );
+    assert_eq!(
+        s.full_until(&both, T0 + 20).await.unwrap(),
+        Some(T0 + 60_000)
+    );
+    assert_eq!(
+        s.full_until(&[rule("all", 3)], T0 + 20).await.unwrap(),
+        None
+    );
+    // Giving an attempt back frees its places.
+    s.give_back("a2").await.unwrap();
+    assert_eq!(s.full_until(&both, T0 + 20).await.unwrap(), None);
+    // Events recorded whatever the limit; the window slides past them.
+    s.record_event("f1", &["net".into()], T0 + 30)
         .await
         .unwrap();
-    assert_eq!(s.pair_failures_since("ip:1", T0).await.unwrap(), 1);
-    // A day later the old failure is dropped.
-    s.record_pair_failure(&["all".into()], T0 + 86_400_001)
+    s.record_event("f2", &["net".into()], T0 + 40)
         .await
         .unwrap();
-    assert_eq!(s.pair_failures_since("ip:1", 0).await.unwrap(), 0);
+    assert_eq!(
+        s.full_until(&[rule("net", 2)], T0 + 50).await.unwrap(),
+        Some(T0 + 30 + 60_000)
+    );
+    assert_eq!(
+        s.full_until(&[rule("net", 2)], T0 + 60_030).await.unwrap(),
+        None
+    );
+    assert_eq!(s.purge_rate_events(T0 + 35).await.unwrap(), 3);
+}
+
+async fn clients_that_never_connected_are_purged(s: &SqlStore) {
+    s.create_tenant(&tenant("t1"), "k").await.unwrap();
+    for (id, created_at) in [
+        ("used", T0),
+        ("idle", T0),
+        ("approved", T0),
+        ("new", T0 + 10),
+    ] {
+        s.insert_client(&OAuthClient {
+            id: id.into(),
+            secret_hash: None,
+            name: "Agent".into(),
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            auth_method: "none".into(),
+            created_at,
+        })
+        .await
+        .unwrap();
+    }
+    // "used" connected; "approved" was approved but its code never exchanged.
+    for (grant, client, connected_at) in [("g1", "used", Some(T0)), ("g2", "approved", None)] {
+        let g = OAuthGrant {
+            id: grant.into(),
+            client_id: client.into(),
+            tenant_id: "t1".into(),
+            scope: "posts:read".into(),
+            resource: "http://127.0.0.1/mcp".into(),
+            created_at: T0,
+            connected_at,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let code = OAuthCode {
+            code_hash: format!("code-{grant}"),
+            grant_id: grant.into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            code_challenge: "c".into(),
+            expires_at: T0 + 1_000,
+            used_at: None,
+        };
+        s.insert_grant_with_code(&g, &code).await.unwrap();
+    }
+    assert_eq!(s.purge_unused_clients(T0 + 5).await.unwrap(), 2);
+    assert!(s.client("used").await.unwrap().is_some());
+    assert!(s.client("new").await.unwrap().is_some());
+    assert!(s.client("idle").await.unwrap().is_none());
+    assert!(s.client("approved").await.unwrap().is_none());
+    assert!(s.grant("g2").await.unwrap().is_none());
+    assert!(s.grant("g1").await.unwrap().is_some());
 }
 
 async fn a_lease_lasts_its_duration_and_progress_renews_it(s: &SqlStore) {
@@ -455,9 +571,23 @@ async fn an_identity_creates_its_tenant_once(s: &SqlStore) {
         created_at: T0,
         last_login_at: T0,
     };
-    let first = s.sign_in_identity(&id, &tenant("t1"), "k1").await.unwrap();
+    // Sign-up closed and no invitation: refused, nothing stored.
+    let refused = s
+        .sign_in_identity(&id, &tenant("t0"), "k0", false)
+        .await
+        .unwrap();
+    assert_eq!(refused, IdentitySignIn::Refused);
+    assert_eq!(s.tenant_count().await.unwrap(), 0);
+    let first = s
+        .sign_in_identity(&id, &tenant("t1"), "k1", true)
+        .await
+        .unwrap();
     assert_eq!(first, IdentitySignIn::Created(tenant("t1")));
-    let second = s.sign_in_identity(&id, &tenant("t2"), "k2").await.unwrap();
+    // Once known, the identity signs in whatever the sign-up policy.
+    let second = s
+        .sign_in_identity(&id, &tenant("t2"), "k2", false)
+        .await
+        .unwrap();
     assert_eq!(second, IdentitySignIn::Existing(tenant("t1")));
     assert_eq!(s.tenant_count().await.unwrap(), 1);
     assert_eq!(
@@ -468,9 +598,6 @@ async fn an_identity_creates_its_tenant_once(s: &SqlStore) {
 
 async fn media_moves_from_pending_to_ready_to_deleted(s: &SqlStore) {
     s.create_tenant(&tenant("t1"), "k").await.unwrap();
-    let key = s.media_signing_key("first", T0).await.unwrap();
-    assert_eq!(key, "first");
-    assert_eq!(s.media_signing_key("second", T0).await.unwrap(), "first");
     let media = MediaRecord {
         id: "m1".into(),
         tenant_id: "t1".into(),
@@ -518,4 +645,172 @@ async fn every_part_through_dyn_store(s: &SqlStore) {
     assert!(s.session("none", T0).await.unwrap().is_none());
     assert!(s.identity("i", "s").await.unwrap().is_none());
     assert!(s.client("none").await.unwrap().is_none());
+}
+
+async fn a_rotation_revokes_grants_sessions_and_devices(s: &SqlStore) {
+    s.create_tenant(&tenant("t1"), "key-1").await.unwrap();
+    s.create_tenant(&tenant("t2"), "key-x").await.unwrap();
+    s.insert_client(&OAuthClient {
+        id: "c1".into(),
+        secret_hash: None,
+        name: "Agent".into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        grant_types: vec!["authorization_code".into()],
+        auth_method: "none".into(),
+        created_at: T0,
+    })
+    .await
+    .unwrap();
+    for (grant, tenant_id) in [("g1", "t1"), ("g2", "t1"), ("g3", "t2")] {
+        let g = OAuthGrant {
+            id: grant.into(),
+            client_id: "c1".into(),
+            tenant_id: tenant_id.into(),
+            scope: "posts:read".into(),
+            resource: "http://127.0.0.1/mcp".into(),
+            created_at: T0,
+            connected_at: Some(T0),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let code = OAuthCode {
+            code_hash: format!("code-{grant}"),
+            grant_id: grant.into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            code_challenge: "c".into(),
+            expires_at: T0 + 1_000,
+            used_at: None,
+        };
+        s.insert_grant_with_code(&g, &code).await.unwrap();
+    }
+    for (sid, tenant_id) in [("s1", "t1"), ("s2", "t1"), ("s3", "t2")] {
+        let session = SessionRecord {
+            id_hash: sid.into(),
+            tenant_id: tenant_id.into(),
+            method: SignInMethod::ApiKey,
+            email: None,
+            sealed_key: None,
+            created_at: T0,
+            expires_at: T0 + 100_000,
+        };
+        s.create_session(&session, T0).await.unwrap();
+    }
+    for (dev, tenant_id) in [("d1", "t1"), ("d2", "t2")] {
+        let d = Device {
+            id: dev.into(),
+            tenant_id: Some(tenant_id.into()),
+            name: "Chrome".into(),
+            pairing_code: None,
+            code_expires_at: T0,
+            poll_token_hash: format!("poll-{dev}"),
+            token_issued: true,
+            paired_at: Some(T0),
+            last_seen_at: None,
+            revoked_at: None,
+            pack_version: None,
+            created_at: T0,
+        };
+        s.create_paired_device(&d, &format!("token-{dev}"))
+            .await
+            .unwrap();
+    }
+
+    // From a dashboard session: that session stays, and the devices.
+    let from_s1 = Revocation {
+        keep_session: Some("s1"),
+        devices: false,
+    };
+    let revoked = s.rotate_key("t1", "key-2", from_s1, T0 + 1).await.unwrap();
+    let expected = Revoked {
+        grants: 2,
+        sessions: 1,
+        devices: 0,
+    };
+    assert_eq!(revoked, Some(expected));
+    for g in ["g1", "g2"] {
+        assert_eq!(s.grant(g).await.unwrap().unwrap().revoked_at, Some(T0 + 1));
+    }
+    assert!(s.session("s1", T0).await.unwrap().is_some());
+    assert!(s.session("s2", T0).await.unwrap().is_none());
+    assert_eq!(s.tenant_devices("t1").await.unwrap().len(), 1);
+
+    // From the command line, devices too: every session ends.
+    let everything = Revocation {
+        keep_session: None,
+        devices: true,
+    };
+    let revoked = s
+        .rotate_key("t1", "key-3", everything, T0 + 2)
+        .await
+        .unwrap();
+    let expected = Revoked {
+        grants: 0,
+        sessions: 1,
+        devices: 1,
+    };
+    assert_eq!(revoked, Some(expected));
+    assert!(s.session("s1", T0).await.unwrap().is_none());
+    assert!(s.tenant_devices("t1").await.unwrap().is_empty());
+    assert!(s.device_by_token_hash("token-d1").await.unwrap().is_none());
+
+    // The other tenant is untouched.
+    assert_eq!(s.grant("g3").await.unwrap().unwrap().revoked_at, None);
+    assert!(s.session("s3", T0).await.unwrap().is_some());
+    assert_eq!(s.tenant_devices("t2").await.unwrap().len(), 1);
+    assert_eq!(s.revoke_tenant_devices("t2", T0 + 3).await.unwrap(), 1);
+    assert_eq!(s.revoke_tenant_devices("t2", T0 + 4).await.unwrap(), 0);
+}
+
+async fn an_invitation_admits_one_first_sign_in(s: &SqlStore) {
+    s.create_tenant(&tenant("team"), "k").await.unwrap();
+    let id = |sub: &str, email: &str| Identity {
+        issuer: "https://id.example".into(),
+        subject: sub.into(),
+        tenant_id: String::new(),
+        email: email.into(),
+        created_at: T0,
+        last_login_at: T0,
+    };
+    // Into an existing tenant; the email matches in any case.
+    s.invite(&Invite {
+        email: "ada@example.com".into(),
+        tenant_id: Some("team".into()),
+        created_at: T0,
+        used_at: None,
+    })
+    .await
+    .unwrap();
+    let ada = s
+        .sign_in_identity(&id("a", "Ada@Example.com"), &tenant("t1"), "k1", false)
+        .await
+        .unwrap();
+    assert_eq!(ada, IdentitySignIn::Joined(tenant("team")));
+    let spent = s.invite_for("ada@example.com").await.unwrap().unwrap();
+    assert_eq!(spent.used_at, Some(T0));
+    // Spent: another account with that email is refused.
+    let other = s
+        .sign_in_identity(&id("a2", "ada@example.com"), &tenant("t2"), "k2", false)
+        .await
+        .unwrap();
+    assert_eq!(other, IdentitySignIn::Refused);
+
+    // Without a tenant: the first sign-in creates one.
+    s.invite(&Invite {
+        email: "bob@example.com".into(),
+        tenant_id: None,
+        created_at: T0,
+        used_at: None,
+    })
+    .await
+    .unwrap();
+    let bob = s
+        .sign_in_identity(&id("b", "bob@example.com"), &tenant("t3"), "k3", false)
+        .await
+        .unwrap();
+    assert_eq!(bob, IdentitySignIn::Created(tenant("t3")));
+    assert_eq!(s.tenant_count().await.unwrap(), 2);
+    assert_eq!(
+        s.tenant_email("team").await.unwrap().as_deref(),
+        Some("Ada@Example.com")
+    );
 }

@@ -106,6 +106,8 @@ pub async fn create_job(
         ServerErrors,
         (status = 200, description = "The job (the owner's view with the owner's API key)", body = JobView),
         (status = 404, description = "NOT_FOUND: no such job", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: an API key was sent and this network sent too many wrong ones; wait the Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn get_job(
     State(state): State<AppState>,

@@ -6,6 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
+use crate::app::limits::{self, ClientNet};
 use crate::app::AppState;
 use crate::crypto::{self, API_KEY_PREFIX, DEVICE_TOKEN_PREFIX};
 use crate::dashboard::session;
@@ -23,7 +24,14 @@ fn presented_api_key(headers: &HeaderMap) -> Option<&str> {
     bearer(headers).filter(|t| t.starts_with(API_KEY_PREFIX))
 }
 
-/// A request authenticated with a tenant's API key.
+/// The network the request comes from (rate limits count per network).
+fn client_net(parts: &Parts, state: &AppState) -> ClientNet {
+    ClientNet::of_request(parts, &state.settings.trusted_proxies)
+}
+
+/// A request authenticated with a tenant's API key. Wrong keys are limited
+/// per client network: past the limit, every API-key request of the
+/// network is answered `429 RATE_LIMITED` until the window has passed.
 #[derive(Debug, Clone)]
 pub struct TenantAuth(pub Tenant);
 
@@ -36,7 +44,8 @@ impl FromRequestParts<AppState> for TenantAuth {
                 "Missing API key. Send it in the clawpost-api-key header.",
             ));
         };
-        match crate::app::tenants::by_key(state, key).await? {
+        let net = client_net(parts, state);
+        match limits::tenant_by_key(state, &net, key).await? {
             Some(t) => Ok(TenantAuth(t)),
             None => Err(ApiError::unauthorized("Invalid API key.")),
         }
@@ -44,7 +53,8 @@ impl FromRequestParts<AppState> for TenantAuth {
 }
 
 /// A request that may carry a tenant's API key (public endpoints that show
-/// more to the owner). A wrong key counts as none.
+/// more to the owner). A wrong key counts as none, and against the wrong-key
+/// limit of the client's network.
 #[derive(Debug, Clone)]
 pub struct MaybeTenant(pub Option<Tenant>);
 
@@ -53,7 +63,10 @@ impl FromRequestParts<AppState> for MaybeTenant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match presented_api_key(&parts.headers) {
-            Some(key) => Ok(MaybeTenant(crate::app::tenants::by_key(state, key).await?)),
+            Some(key) => {
+                let net = client_net(parts, state);
+                Ok(MaybeTenant(limits::tenant_by_key(state, &net, key).await?))
+            }
             None => Ok(MaybeTenant(None)),
         }
     }

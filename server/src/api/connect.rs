@@ -3,9 +3,7 @@
 //! polls and receives its device token once; or it pairs at once with the
 //! user's Google (OpenID) sign-in. The rules are in [`crate::app::pairing`].
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -14,6 +12,7 @@ use super::docs::{JsonBodyErrors, ServerErrors};
 use super::{BodyBytes, JsonBody, QueryParams};
 use crate::api::auth::bearer;
 use crate::api::auth::ApiKeyOrSession;
+use crate::app::limits::{self, ClientNet, Limit};
 use crate::app::pairing::{self, PairingStatus};
 use crate::app::AppState;
 use crate::clock::Millis;
@@ -45,10 +44,13 @@ pub struct RegisterView {
         JsonBodyErrors, ServerErrors,
         (status = 201, description = "Registered", body = RegisterView),
         (status = 400, description = "INVALID_JSON: the body is not JSON of this shape; INVALID_REQUEST: the body could not be read", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: too many registrations from this network (20 a minute); wait the Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "TRY_AGAIN: no free pairing code was found; retry", body = ErrorBody),
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    net: ClientNet,
     BodyBytes(body): BodyBytes,
 ) -> Result<(StatusCode, Json<RegisterView>), ApiError> {
     // The body is optional: an empty one means no name.
@@ -58,6 +60,7 @@ pub async fn register(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(Code::InvalidJson, format!("Invalid JSON: {e}")))?
     };
+    limits::hit(&state, Limit::Register, &net).await?;
     let r = pairing::register(&state, req.name).await?;
     Ok((
         StatusCode::CREATED,
@@ -182,15 +185,16 @@ pub struct PairView {
         (status = 400, description = "INVALID_PAIRING_CODE: wrong, used or expired; INVALID_REQUEST: code missing or not 6 digits; INVALID_JSON: the body is not JSON", body = ErrorBody),
         (status = 401, description = "UNAUTHORIZED: missing or invalid API key, and no dashboard session", body = ErrorBody),
         (status = 403, description = "CSRF_TOKEN_INVALID: a session without its CSRF token", body = ErrorBody),
-        (status = 429, description = "TOO_MANY_ATTEMPTS: too many wrong codes; wait the Retry-After seconds", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: too many wrong codes (for this account, from this network or on the server), or too many wrong API keys from this network; wait the Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn pair(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    net: ClientNet,
     ApiKeyOrSession(tenant): ApiKeyOrSession,
     JsonBody(req): JsonBody<PairRequest>,
 ) -> Result<Json<PairView>, ApiError> {
-    let paired = pairing::pair_with_code(&state, &tenant.id, addr.ip(), &req.code).await?;
+    let paired = pairing::pair_with_code(&state, &tenant.id, &net, &req.code).await?;
     Ok(Json(PairView {
         device_id: paired.device.id,
         name: paired.device.name,
@@ -256,21 +260,26 @@ pub async fn google_config(
 }
 
 /// Pair an extension by the user's Google (OpenID) sign-in, without a code.
-/// The account's tenant is created at its first sign-in.
+/// The account's tenant is created at its first sign-in when the server's
+/// sign-up policy admits it (`--signup`: invited emails only by default).
 #[utoipa::path(post, path = "/v1/connect/google", tag = "connect",
     request_body = GooglePairRequest,
     responses(
         JsonBodyErrors, ServerErrors,
         (status = 201, description = "Paired", body = GooglePairView),
         (status = 401, description = "INVALID_ID_TOKEN: bad signature, issuer, audience, expired, no nonce or replayed", body = ErrorBody),
-        (status = 403, description = "EMAIL_NOT_VERIFIED: the provider does not vouch for the account's email", body = ErrorBody),
+        (status = 403, description = "EMAIL_NOT_VERIFIED: the provider does not vouch for the account's email; SIGNUP_CLOSED: the account has not signed in before and the server's sign-up policy does not admit it (ask the operator for an invitation)", body = ErrorBody),
         (status = 404, description = "OIDC_NOT_CONFIGURED: no identity provider is configured; pair with the code", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: too many sign-ins from this network (30 a minute); wait the Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 502, description = "OIDC_PROVIDER_UNAVAILABLE: the identity provider could not be reached", body = ErrorBody),
     ))]
 pub async fn connect_google(
     State(state): State<AppState>,
+    net: ClientNet,
     JsonBody(req): JsonBody<GooglePairRequest>,
 ) -> Result<(StatusCode, Json<GooglePairView>), ApiError> {
+    limits::hit(&state, Limit::SignIn, &net).await?;
     let paired = pairing::pair_with_id_token(&state, &req.id_token, req.device_name).await?;
     Ok((
         StatusCode::CREATED,

@@ -58,12 +58,16 @@ pub enum JsonBodyErrors {
     TooLarge(ErrorBody),
 }
 
-/// The error of an operation that requires the API key.
+/// The errors of an operation that requires the API key.
 #[derive(utoipa::IntoResponses)]
 pub enum ApiKeyErrors {
     /// UNAUTHORIZED: missing or invalid API key.
     #[response(status = 401)]
     Unauthorized(ErrorBody),
+    /// RATE_LIMITED: too many requests with a wrong API key from this network; wait the
+    /// Retry-After seconds.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    RateLimited(ErrorBody),
 }
 
 /// The error of an operation that requires a device token.

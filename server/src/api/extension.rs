@@ -108,7 +108,7 @@ pub async fn progress(
     responses(
         JsonBodyErrors, DeviceErrors, ServerErrors,
         (status = 200, description = "Recorded (or an identical repeat)", body = JobView),
-        (status = 400, description = "INVALID_JSON: the body is not JSON; INVALID_REQUEST: a field is missing, of the wrong type, or does not fit the status (`field` names it)", body = ErrorBody),
+        (status = 400, description = "INVALID_JSON: the body is not JSON; INVALID_REQUEST: a field is missing, of the wrong type, or does not fit the status, `postUrl` is not an https URL on the platform's own site, `error` is over 1 KB or `details` over 8 KB of JSON (`field` names it)", body = ErrorBody),
         (status = 404, description = "NOT_FOUND: no such job of this device's tenant", body = ErrorBody),
         (status = 409, description = "ACK_CONFLICT: not the lease holder, or the job already ended differently", body = ErrorBody),
     ))]

@@ -86,7 +86,9 @@ pub struct FileBytes(pub Vec<u8>);
         (status = 400, description = "INVALID_REQUEST: not a multipart form, or no file part, or two; \
             UNKNOWN_PLATFORM; UNSUPPORTED_MEDIA_TYPE, CONTENT_TYPE_MISMATCH, MEDIA_TYPE_MISMATCH: \
             an unknown or mismatched type; MEDIA_TOO_LARGE, EMPTY_UPLOAD: the file's size", body = ErrorBody),
+        (status = 403, description = "MEDIA_QUOTA_EXCEEDED: the file would pass the account's media quota (bytes per 24 hours)", body = ErrorBody),
         (status = 413, description = "FILE_TOO_LARGE: 30 MB or more; use /v1/media/upload-url", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: 4 uploads of this account are running, or too many wrong API keys from this network; see Retry-After", body = ErrorBody),
     ))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -97,6 +99,7 @@ pub async fn upload(
     if content_length(&headers).is_some_and(|n| n > MULTIPART_BODY_LIMIT as u64) {
         return Err(file_too_large());
     }
+    let _slot = state.media.start_upload(&tenant.id)?;
     let mut multipart = multipart.map_err(|_| {
         ApiError::new(
             Code::InvalidRequest,
@@ -159,6 +162,7 @@ pub async fn upload(
             UNKNOWN_PLATFORM; UNSUPPORTED_MEDIA_TYPE: an unknown extension or contentType; \
             CONTENT_TYPE_MISMATCH: contentType not matching the extension; MEDIA_TOO_LARGE: \
             a size the platform refuses", body = ErrorBody),
+        (status = 403, description = "MEDIA_QUOTA_EXCEEDED: the declared size would pass the account's media quota (bytes per 24 hours)", body = ErrorBody),
     ))]
 pub async fn upload_url(
     State(state): State<AppState>,
@@ -222,11 +226,13 @@ async fn record_at(
             INCOMPLETE_UPLOAD, EMPTY_UPLOAD: shorter than announced, or empty; INVALID_REQUEST: \
             the body could not be read", body = ErrorBody),
         (status = 403, description = "SIGNATURE_INVALID, SIGNATURE_EXPIRED: an invalid or expired signature; \
-            CONTENT_TYPE_MISMATCH: Content-Type is not the resolvedContentType", body = ErrorBody),
+            CONTENT_TYPE_MISMATCH: Content-Type is not the resolvedContentType; MEDIA_QUOTA_EXCEEDED: \
+            the bytes would pass the account's media quota", body = ErrorBody),
         (status = 409, description = "ALREADY_UPLOADED: an upload URL takes one upload; UPLOAD_IN_PROGRESS: \
             another upload to this URL is running", body = ErrorBody),
         (status = 410, description = "MEDIA_EXPIRED: the media expired while it was uploading", body = ErrorBody),
         (status = 413, description = "PAYLOAD_TOO_LARGE: longer than announced", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: 4 uploads of this account are running; see Retry-After", body = ErrorBody),
     ))]
 pub async fn put_object(
     State(state): State<AppState>,
@@ -274,6 +280,7 @@ pub async fn put_object(
             ),
         ));
     }
+    let _slot = state.media.start_upload(&record.tenant_id)?;
     let record = media::receive_upload(
         &state,
         &record,
@@ -355,6 +362,22 @@ pub async fn get_object(
         headers.insert(header::CONTENT_TYPE, v);
     }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    // Served from the API's origin: never rendered as a page, never sniffed.
+    let file_name: String = record
+        .object_key
+        .rsplit('/')
+        .next()
+        .unwrap_or("media")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     let max_age = ((record.expires_at - now) / 1000).max(0);
     if let Ok(v) = HeaderValue::from_str(&format!("private, max-age={max_age}")) {
         headers.insert(header::CACHE_CONTROL, v);

@@ -3,7 +3,9 @@
 //! tokens are bound to, and checking an access token presented to the MCP
 //! endpoint: it must be live (not expired, not revoked, its grant not
 //! revoked), issued for this server's `/mcp` resource, and its tenant must
-//! exist. The authorization server itself is the `oauth` adapter.
+//! exist; it carries the scope it was issued with, which a refresh may
+//! have narrowed below its grant's. The authorization server itself is the
+//! `oauth` adapter.
 
 use std::time::Duration;
 
@@ -93,7 +95,8 @@ pub struct AccessGrant {
     pub tenant: Tenant,
     pub grant_id: String,
     pub client_id: String,
-    /// The granted scopes.
+    /// The scopes this access token carries: its grant's, or fewer when the
+    /// refresh that issued it asked for fewer.
     pub scopes: Vec<String>,
 }
 
@@ -126,11 +129,19 @@ pub async fn verify_access_token(
         return Ok(None);
     };
     state.store.touch_grant(&grant.id, now).await?;
+    // The token's own scope, never beyond its grant's.
+    let granted: Vec<&str> = grant.scope.split(' ').collect();
+    let scopes = tok
+        .scope
+        .split(' ')
+        .filter(|s| granted.contains(s))
+        .map(str::to_string)
+        .collect();
     Ok(Some(AccessGrant {
         tenant,
         grant_id: grant.id,
         client_id: grant.client_id,
-        scopes: grant.scope.split(' ').map(str::to_string).collect(),
+        scopes,
     }))
 }
 
@@ -242,12 +253,15 @@ pub async fn exchange_code(
     }
     state.store.connect_grant(&grant, now).await?;
     tracing::info!(grant = %grant.id, client = %client.id, tenant = %grant.tenant_id, "MCP client connected");
-    issue_tokens(state, &grant, &grant.scope).await
+    issue_tokens(state, &grant, &grant.scope, &grant.scope).await
 }
 
 /// Rotates a refresh token: it works once, and a spent one presented again
-/// revokes its whole grant (RFC 9700 §4.14.2). A narrower `scope` may be
-/// asked for, never a wider one.
+/// revokes its whole grant (RFC 9700 §4.14.2). A narrower `scope` than the
+/// refresh token's may be asked for, never a wider one: the new access
+/// token carries only the scope asked for, and the new refresh token the
+/// same scope as the one presented (RFC 6749 §6), so each later refresh is
+/// bounded by what the user granted and chooses its own access scope.
 pub async fn refresh(
     state: &AppState,
     client: &OAuthClient,
@@ -268,47 +282,73 @@ pub async fn refresh(
     if grant.revoked_at.is_some() || tok.expires_at <= now {
         return Err(invalid());
     }
-    if tok.revoked_at.is_some()
-        || state
-            .store
-            .spend_refresh_token(&tok.token_hash, now)
-            .await?
-            == RefreshSpend::AlreadySpent
-    {
-        // A rotated refresh token came back: it leaked, or a copy raced the
-        // client. Revoke the family so neither copy keeps working.
-        if state.store.revoke_grant(&grant.id, now).await? {
-            tracing::warn!(grant = %grant.id, "spent refresh token presented; grant revoked");
-        }
-        return Err(invalid());
+    if tok.revoked_at.is_some() || tok.used_at.is_some() {
+        return Err(replayed(state, &grant, now).await);
     }
-    // A narrower scope may be asked for, never a wider one.
-    let scope = match scope {
-        None => grant.scope.clone(),
+    // A narrower scope may be asked for, never a wider one: bounded by the
+    // refresh token's scope (and its grant's). Checked before the token is
+    // spent, so a refused request leaves it usable.
+    let granted: Vec<&str> = grant.scope.split(' ').collect();
+    let refresh_scope = tok
+        .scope
+        .split(' ')
+        .filter(|s| granted.contains(s))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let access_scope = match scope {
+        None => refresh_scope.clone(),
         Some(asked) => {
-            let granted: Vec<&str> = grant.scope.split(' ').collect();
+            let held: Vec<&str> = refresh_scope.split(' ').collect();
             let asked =
-                parse_scope(Some(asked)).filter(|s| s.split(' ').all(|x| granted.contains(&x)));
+                parse_scope(Some(asked)).filter(|s| s.split(' ').all(|x| held.contains(&x)));
             asked.ok_or(GrantError::InvalidScope(
                 "scope exceeds what the user granted",
             ))?
         }
     };
-    issue_tokens(state, &grant, &scope).await
+    if state
+        .store
+        .spend_refresh_token(&tok.token_hash, now)
+        .await?
+        == RefreshSpend::AlreadySpent
+    {
+        return Err(replayed(state, &grant, now).await);
+    }
+    issue_tokens(state, &grant, &access_scope, &refresh_scope).await
 }
 
-/// Issues an access and a refresh token under `grant`.
+/// A rotated refresh token came back: it leaked, or a copy raced the
+/// client. Revokes the family so neither copy keeps working.
+async fn replayed(state: &AppState, grant: &OAuthGrant, now: crate::clock::Millis) -> GrantError {
+    match state.store.revoke_grant(&grant.id, now).await {
+        Ok(true) => {
+            tracing::warn!(grant = %grant.id, "spent refresh token presented; grant revoked");
+        }
+        Ok(false) => {}
+        Err(e) => return e.into(),
+    }
+    GrantError::InvalidGrant("The refresh token is invalid, expired or revoked.")
+}
+
+/// Issues an access token with `access_scope` and a refresh token with
+/// `refresh_scope` under `grant`.
 async fn issue_tokens(
     state: &AppState,
     grant: &OAuthGrant,
-    scope: &str,
+    access_scope: &str,
+    refresh_scope: &str,
 ) -> Result<Tokens, GrantError> {
     let now = state.now();
     let access = crypto::generate(ACCESS_TOKEN_PREFIX);
     let refresh = crypto::generate(REFRESH_TOKEN_PREFIX);
-    for (secret, kind, ttl) in [
-        (&access, TokenKind::Access, ACCESS_TOKEN_TTL),
-        (&refresh, TokenKind::Refresh, REFRESH_TOKEN_TTL),
+    for (secret, kind, scope, ttl) in [
+        (&access, TokenKind::Access, access_scope, ACCESS_TOKEN_TTL),
+        (
+            &refresh,
+            TokenKind::Refresh,
+            refresh_scope,
+            REFRESH_TOKEN_TTL,
+        ),
     ] {
         state
             .store
@@ -316,6 +356,7 @@ async fn issue_tokens(
                 token_hash: secret.hash.clone(),
                 grant_id: grant.id.clone(),
                 kind,
+                scope: scope.to_string(),
                 created_at: now,
                 expires_at: now + crate::clock::ms(ttl),
                 used_at: None,
@@ -326,7 +367,7 @@ async fn issue_tokens(
     Ok(Tokens {
         access: access.plaintext,
         refresh: refresh.plaintext,
-        scope: scope.to_string(),
+        scope: access_scope.to_string(),
     })
 }
 

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use extension_core::pack_set::PackSet;
 use extension_core::{AckRequest, AckStatus, JobErrorCode, JobStatus, JobType, ProgressRequest};
 
 use crate::app::AppState;
@@ -14,6 +15,10 @@ use crate::store::{AckOutcome, Completion, Device, JobRecord, ProgressOutcome};
 
 /// Largest failure diagnostic an ack may carry (JSON bytes).
 pub const MAX_DIAGNOSTIC_BYTES: usize = 32 * 1024;
+/// Largest `error` message an ack may carry (bytes).
+pub const MAX_ERROR_BYTES: usize = 1024;
+/// Largest `details` an ack may carry (JSON bytes).
+pub const MAX_DETAILS_BYTES: usize = 8 * 1024;
 
 /// Longest long-poll: a service worker fetch longer than 30 s is killed.
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
@@ -126,7 +131,9 @@ pub async fn complete(
         .await?
         .filter(|j| j.tenant_id == holder.tenant_id)
         .ok_or_else(|| not_found(&req.job_id))?;
-    let completion = completion(req, Some(&job))?;
+    let pack = PackSet::pack_for(Some(&state.settings.selector_packs), job.platform);
+    let hosts = pack.map(|p| p.hosts).unwrap_or_default();
+    let completion = completion(req, Some(&job), &hosts)?;
     match state
         .store
         .complete_job(&job.id, &holder.device.id, &completion, state.now())
@@ -189,7 +196,57 @@ fn ack_hash(req: &AckRequest) -> String {
     crate::crypto::fingerprint(canonical.to_string().as_bytes())
 }
 
-fn completion(req: &AckRequest, job: Option<&JobRecord>) -> Result<Completion, ApiError> {
+/// Whether `url` is an https URL on one of `hosts` (or a subdomain of one).
+fn on_platform(url: &str, hosts: &[String]) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = u.host_str().map(str::to_ascii_lowercase) else {
+        return false;
+    };
+    u.scheme() == "https"
+        && hosts.iter().any(|h| {
+            let h = h.to_ascii_lowercase();
+            host == h || host.ends_with(&format!(".{h}"))
+        })
+}
+
+fn completion(
+    req: &AckRequest,
+    job: Option<&JobRecord>,
+    hosts: &[String],
+) -> Result<Completion, ApiError> {
+    if let Some(u) = &req.post_url {
+        if !on_platform(u, hosts) {
+            return Err(ApiError::invalid_field(
+                "postUrl",
+                format!(
+                    "postUrl must be an https URL on the platform's own site ({})",
+                    hosts.join(", ")
+                ),
+            ));
+        }
+    }
+    if req
+        .error
+        .as_ref()
+        .is_some_and(|e| e.len() > MAX_ERROR_BYTES)
+    {
+        return Err(ApiError::invalid_field(
+            "error",
+            format!("error must be at most {MAX_ERROR_BYTES} bytes"),
+        ));
+    }
+    if req
+        .details
+        .as_ref()
+        .is_some_and(|d| d.to_string().len() > MAX_DETAILS_BYTES)
+    {
+        return Err(ApiError::invalid_field(
+            "details",
+            format!("details must be at most {MAX_DETAILS_BYTES} bytes of JSON"),
+        ));
+    }
     let status = match req.status {
         AckStatus::Succeeded => {
             if req.error_code.is_some() {
@@ -197,15 +254,6 @@ fn completion(req: &AckRequest, job: Option<&JobRecord>) -> Result<Completion, A
                     "errorCode",
                     "a succeeded ack carries no errorCode",
                 ));
-            }
-            if let Some(u) = &req.post_url {
-                let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-                if !ok {
-                    return Err(ApiError::invalid_field(
-                        "postUrl",
-                        "postUrl must be an http(s) URL",
-                    ));
-                }
             }
             match job.map(|j| j.job_type) {
                 Some(JobType::Post) if req.post_url.is_none() => {

@@ -6,6 +6,7 @@
 pub mod grants;
 pub mod jobs;
 pub mod leases;
+pub mod limits;
 pub mod media;
 pub mod notify;
 pub mod oidc;

@@ -1,12 +1,11 @@
 //! Pairing: how a browser extension becomes a tenant's device. It
 //! registers and shows a 6-digit code ([`register`]); the user enters the
-//! code in the dashboard or an agent sends it ([`pair_with_code`], limited
-//! per tenant and per address); the extension polls ([`status`]) and takes
-//! its device token once. Or it signs in with the identity provider and is
-//! paired at once ([`pair_with_id_token`]).
+//! code in the dashboard or an agent sends it ([`pair_with_code`], wrong
+//! codes limited per tenant, per network and server-wide); the extension
+//! polls ([`status`]) and takes its device token once. Or it signs in with
+//! the identity provider and is paired at once ([`pair_with_id_token`]).
 
-use std::net::IpAddr;
-
+use crate::app::limits::{ClientNet, CodeGuess};
 use crate::app::tenants::{sign_in_id_token, spend_nonce};
 use crate::app::AppState;
 use crate::clock::{ms, Millis};
@@ -138,14 +137,13 @@ pub struct Paired {
     pub paired_at: Millis,
 }
 
-/// Pairs by code on behalf of a tenant, limiting wrong codes per tenant and
-/// per client address so the code space cannot be searched. Attempts are
-/// serialized within a server process; instances sharing a PostgreSQL
-/// database can each admit one attempt past the limit at the same moment.
+/// Pairs by code on behalf of a tenant. Wrong codes are limited per
+/// tenant, per client network and server-wide ([`CodeGuess`]), so the code
+/// space cannot be searched.
 pub async fn pair_with_code(
     state: &AppState,
     tenant_id: &str,
-    addr: IpAddr,
+    net: &ClientNet,
     code: &str,
 ) -> Result<Paired, ApiError> {
     let code = code.trim();
@@ -155,40 +153,21 @@ pub async fn pair_with_code(
             "code must be the 6 digits the extension shows",
         ));
     }
-    // Checking the limits, trying the code and recording a failure happen
-    // one attempt at a time, or a burst of guesses would all pass the check
-    // before any failure is recorded.
-    static ATTEMPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one_at_a_time = ATTEMPTS.lock().await;
+    let guess = CodeGuess::begin(state, tenant_id, net).await?;
     let now = state.now();
-    let s = &state.settings;
-    let since = now - ms(s.pair_failure_window);
-    let scopes = [format!("tenant:{tenant_id}"), format!("addr:{addr}")];
-    let limits = [s.pair_failures_per_tenant, s.pair_failures_per_address];
-    for (scope, limit) in scopes.iter().zip(limits) {
-        if state.store.pair_failures_since(scope, since).await? >= limit {
-            return Err(ApiError::new(
-                Code::TooManyAttempts,
-                "Too many wrong pairing codes. Wait a few minutes, then try again.",
-            )
-            .with_retry_after(s.pair_failure_window.as_secs()));
-        }
-    }
     match state.store.pair_device(code, tenant_id, now).await? {
         PairOutcome::Paired(device) => {
+            guess.was_right(state).await?;
             tracing::info!(device = %device.id, tenant = %tenant_id, "device paired");
             Ok(Paired {
                 device: *device,
                 paired_at: now,
             })
         }
-        PairOutcome::NoSuchCode => {
-            state.store.record_pair_failure(&scopes, now).await?;
-            Err(ApiError::new(Code::InvalidPairingCode,
+        PairOutcome::NoSuchCode => Err(ApiError::new(Code::InvalidPairingCode,
                 "No extension is waiting with that code (wrong, used or expired). Check the code the extension shows.",
             )
-            .with_field("code"))
-        }
+            .with_field("code")),
     }
 }
 
@@ -202,7 +181,8 @@ pub struct PairedByToken {
 
 /// Pairs an extension by an ID token of the user's sign-in with the
 /// identity provider, without a code. The account's tenant is created at
-/// its first sign-in.
+/// its first sign-in when the sign-up policy admits it
+/// ([`sign_in_id_token`]).
 pub async fn pair_with_id_token(
     state: &AppState,
     id_token: &str,
@@ -256,5 +236,16 @@ pub async fn revoke(state: &AppState, tenant_id: &str, device_id: &str) -> Resul
     if revoked {
         tracing::info!(device = %device_id, tenant = %tenant_id, "device revoked");
     }
+    Ok(revoked)
+}
+
+/// Revokes every device of the tenant (the dashboard's "revoke all
+/// extensions"); returns how many were paired.
+pub async fn revoke_all(state: &AppState, tenant_id: &str) -> Result<u64, ApiError> {
+    let revoked = state
+        .store
+        .revoke_tenant_devices(tenant_id, state.now())
+        .await?;
+    tracing::info!(tenant = %tenant_id, devices = revoked, "every device revoked");
     Ok(revoked)
 }

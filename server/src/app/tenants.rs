@@ -1,13 +1,16 @@
 //! Tenants: the one way a tenant comes to be (the CLI, the server's first
 //! start and the first sign-in through the identity provider all go through
-//! [`new_tenant`]), API keys (lookup, rotation) and sign-in with an ID token.
+//! [`new_tenant`]), API keys (lookup, rotation, which ends every OAuth grant
+//! and other dashboard session), sign-in with an ID token and who may sign
+//! up that way (the `--signup` policy, invitations).
 
 use crate::app::oidc::{IdToken, OidcError};
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::crypto::{self, NewSecret, API_KEY_PREFIX};
-use crate::error::ApiError;
-use crate::store::{Identity, IdentitySignIn, Store, Tenant};
+use crate::error::{ApiError, Code};
+use crate::settings::Signup;
+use crate::store::{Identity, IdentitySignIn, Invite, Revocation, Revoked, Store, Tenant};
 
 /// A tenant and its API key, freshly created.
 pub struct CreatedTenant {
@@ -43,14 +46,45 @@ pub async fn create(
     })
 }
 
-/// Gives the tenant a new API key; the old one stops working at once.
-/// `None` when there is no such tenant.
-pub async fn rotate_key(store: &dyn Store, tenant_id: &str) -> Result<Option<String>, ApiError> {
+/// A rotated key and what the rotation ended.
+pub struct Rotated {
+    pub api_key: String,
+    pub revoked: Revoked,
+}
+
+/// Gives the tenant a new API key and ends, at once and together, whatever
+/// the old key may have handed out: the old key stops working, every OAuth
+/// grant (MCP connection) of the tenant is revoked with all its tokens, and
+/// every dashboard session ends but `keep_session` (the hash of the session
+/// that rotated). With `revoke_devices` every paired extension is revoked
+/// too. `None` when there is no such tenant. The one rotation of the CLI
+/// and the dashboard.
+pub async fn rotate_key(
+    store: &dyn Store,
+    tenant_id: &str,
+    keep_session: Option<&str>,
+    revoke_devices: bool,
+    now: Millis,
+) -> Result<Option<Rotated>, ApiError> {
     let key = crypto::generate(API_KEY_PREFIX);
-    Ok(store
-        .rotate_key(tenant_id, &key.hash)
-        .await?
-        .then_some(key.plaintext))
+    let revoke = Revocation {
+        keep_session,
+        devices: revoke_devices,
+    };
+    let Some(revoked) = store.rotate_key(tenant_id, &key.hash, revoke, now).await? else {
+        return Ok(None);
+    };
+    tracing::info!(
+        tenant = %tenant_id,
+        grants = revoked.grants,
+        sessions = revoked.sessions,
+        devices = revoked.devices,
+        "API key rotated"
+    );
+    Ok(Some(Rotated {
+        api_key: key.plaintext,
+        revoked,
+    }))
 }
 
 /// Sets the tenant's own least interval between posts on `platform`
@@ -78,6 +112,57 @@ pub async fn by_key(state: &AppState, key: &str) -> Result<Option<Tenant>, ApiEr
     Ok(tenant.filter(|_| crypto::verify(key, &hash)))
 }
 
+/// Normalizes an email for invitations and domain checks: trimmed, lower
+/// case, `local@domain` with both parts non-empty. None when it is not one.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.rsplit_once('@')?;
+    let ok = !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then_some(email)
+}
+
+/// Whether `policy` lets the account of a verified `email` sign up without
+/// an invitation.
+pub fn signup_admits(policy: &Signup, email: &str) -> bool {
+    match policy {
+        Signup::Open => true,
+        Signup::Invite => false,
+        Signup::Domains(domains) => normalize_email(email)
+            .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_string()))
+            .is_some_and(|d| domains.contains(&d)),
+    }
+}
+
+/// Invites `email` to sign in through the provider once, into the existing
+/// tenant `tenant_id` or, without one, into a tenant of its own created at
+/// its first sign-in. Replaces an earlier invitation of the same email.
+pub async fn invite(
+    store: &dyn Store,
+    email: &str,
+    tenant_id: Option<&str>,
+    now: Millis,
+) -> anyhow::Result<Invite> {
+    let email = normalize_email(email)
+        .ok_or_else(|| anyhow::anyhow!("{email:?} is not an email address"))?;
+    if let Some(id) = tenant_id {
+        anyhow::ensure!(
+            store.tenant(id).await?.is_some(),
+            "no tenant with id {id:?}"
+        );
+    }
+    let invite = Invite {
+        email,
+        tenant_id: tenant_id.map(str::to_string),
+        created_at: now,
+        used_at: None,
+    };
+    store.invite(&invite).await?;
+    Ok(invite)
+}
+
 /// An account signed in through the provider.
 pub struct SignedIn {
     pub tenant: Tenant,
@@ -87,8 +172,10 @@ pub struct SignedIn {
 }
 
 /// Signs in the account of a verified ID token: the tenant linked to its
-/// (issuer, subject), or, on the first sign-in, a new tenant named after its
-/// email. The email must be verified.
+/// (issuer, subject). On the account's first sign-in, the tenant its email
+/// was invited into, or a new tenant named after its email when it was
+/// invited without one or the sign-up policy admits it; otherwise
+/// `SIGNUP_CLOSED`. The email must be verified.
 pub async fn sign_in_id_token(state: &AppState, token: &IdToken) -> Result<SignedIn, ApiError> {
     let email = match (&token.email, token.email_verified) {
         (Some(email), true) if !email.trim().is_empty() => email.trim().to_string(),
@@ -104,10 +191,11 @@ pub async fn sign_in_id_token(state: &AppState, token: &IdToken) -> Result<Signe
         created_at: now,
         last_login_at: now,
     };
+    let open = signup_admits(&state.settings.signup, &email);
     Ok(
         match state
             .store
-            .sign_in_identity(&identity, &tenant, &key.hash)
+            .sign_in_identity(&identity, &tenant, &key.hash, open)
             .await?
         {
             IdentitySignIn::Existing(tenant) => SignedIn {
@@ -115,6 +203,18 @@ pub async fn sign_in_id_token(state: &AppState, token: &IdToken) -> Result<Signe
                 email,
                 new_api_key: None,
             },
+            IdentitySignIn::Joined(tenant) => {
+                tracing::info!(tenant = %tenant.id, "invited account joined its tenant");
+                SignedIn {
+                    tenant,
+                    email,
+                    new_api_key: None,
+                }
+            }
+            IdentitySignIn::Refused => {
+                tracing::info!("first sign-in refused: sign-up is closed to this account");
+                return Err(signup_closed(&state.settings.signup));
+            }
             IdentitySignIn::Created(tenant) => {
                 tracing::info!(tenant = %tenant.id, "tenant created at first sign-in");
                 SignedIn {
@@ -125,6 +225,20 @@ pub async fn sign_in_id_token(state: &AppState, token: &IdToken) -> Result<Signe
             }
         },
     )
+}
+
+/// The refusal of a first sign-in the policy does not admit.
+fn signup_closed(policy: &Signup) -> ApiError {
+    let message = match policy {
+        Signup::Domains(_) => {
+            "This server admits accounts of its own email domains and invited accounts only; \
+             ask its operator for an invite."
+        }
+        Signup::Invite | Signup::Open => {
+            "This server admits invited accounts only; ask its operator for an invite."
+        }
+    };
+    ApiError::new(Code::SignupClosed, message)
 }
 
 /// Spends a verified token's nonce so the token is accepted only once.

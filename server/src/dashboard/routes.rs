@@ -4,11 +4,10 @@
 //! [`CsrfForm`] or [`LoginForm`]. Every page carries the security headers of
 //! [`security_headers`].
 
-use std::net::SocketAddr;
 use std::str::FromStr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,6 +15,7 @@ use axum::Router;
 use extension_core::{JobStatus, Platform};
 use serde::Deserialize;
 
+use crate::app::limits::{self, ClientNet, Limit};
 use crate::app::oidc::OidcError;
 use crate::app::pairing;
 use crate::app::tenants::{self, sign_in_id_token, spend_nonce};
@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/key/rotate", get(rotate_confirm).post(rotate_key))
         .route("/devices", get(devices))
         .route("/devices/pair", post(pair_device))
+        .route("/devices/revoke-all", post(revoke_all_devices))
         .route("/devices/{id}/revoke", post(revoke_device))
         .route("/jobs", get(jobs))
         .route("/jobs/{id}", get(job_page))
@@ -106,9 +107,11 @@ fn notice_text(key: Option<&str>) -> Option<String> {
     Some(
         match key? {
             "welcome" => "Welcome! Your account was created. Here is your API key: copy it now and keep it secret.",
-            "rotated" => "Key rotated: the old key no longer works. Here is the new one: copy it now.",
+            "rotated" => "Key rotated: the old key no longer works, connected MCP clients were disconnected and other sessions signed out. Here is the new key: copy it now.",
+            "rotated-all" => "Key rotated: the old key no longer works, connected MCP clients and every extension were disconnected and other sessions signed out. Here is the new key: copy it now.",
             "paired" => "Extension paired.",
             "revoked" => "Extension revoked: its token no longer works.",
+            "revoked-all" => "Every extension was revoked: their tokens no longer work. Pair them again to keep posting.",
             "signed-out" => "You are signed out.",
             _ => return None,
         }
@@ -210,11 +213,15 @@ struct KeyForm {
 async fn login_with_key(
     State(state): State<AppState>,
     headers: HeaderMap,
+    net: ClientNet,
     LoginForm(_, form): LoginForm<KeyForm>,
 ) -> Response {
     let key = form.api_key.trim();
     let next = safe_next(form.next.as_deref());
-    let tenant = match crate::app::tenants::by_key(&state, key).await {
+    if let Err(e) = limits::hit(&state, Limit::SignIn, &net).await {
+        return rate_limited(&state, &headers, next, e);
+    }
+    let tenant = match limits::tenant_by_key(&state, &net, key).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return login_response(
@@ -225,6 +232,7 @@ async fn login_with_key(
                 Some("That API key is not valid. Check it and try again.".into()),
             )
         }
+        Err(e) if e.retry_after_secs.is_some() => return rate_limited(&state, &headers, next, e),
         Err(e) => return error_page(e, None),
     };
     match session::start(&state, tenant, SignInMethod::ApiKey, None, Some(key)).await {
@@ -236,6 +244,27 @@ async fn login_with_key(
     }
 }
 
+/// The sign-in page refusing a sign-in past the network's limit (429 with
+/// `Retry-After`), or an error page for a failure of the store.
+fn rate_limited(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: Option<String>,
+    e: ApiError,
+) -> Response {
+    let Some(secs) = e.retry_after_secs else {
+        return error_page(e, None);
+    };
+    let resp = login_response(state, headers, e.status(), next, Some(e.message));
+    with_retry_after(resp, secs)
+}
+
+fn with_retry_after(mut resp: Response, secs: u64) -> Response {
+    resp.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(secs));
+    resp
+}
+
 fn redirect_uri(state: &AppState) -> String {
     format!("{}/login/callback", state.settings.public_url)
 }
@@ -245,6 +274,7 @@ fn redirect_uri(state: &AppState) -> String {
 async fn oidc_start(
     State(state): State<AppState>,
     headers: HeaderMap,
+    net: ClientNet,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let next = safe_next(q.next.as_deref());
@@ -256,6 +286,10 @@ async fn oidc_start(
             next,
             Some(OidcError::NotConfigured.to_string()),
         );
+    }
+    // Each callback needs its own start, so counting starts limits both.
+    if let Err(e) = limits::hit(&state, Limit::SignIn, &net).await {
+        return rate_limited(&state, &headers, next, e);
     }
     let secret = LoginSecret::fresh(&state);
     let login_state = secret.derive("oidc-state");
@@ -389,6 +423,14 @@ async fn oidc_callback(
                 LoginSecret::clear(&state),
             )
         }
+        // A clear page of its own: signing in again does not help.
+        Err(e) if e.code == crate::error::Code::SignupClosed => with_cookie(
+            html(
+                e.status(),
+                views::message("Invitation needed", &e.message, None),
+            ),
+            LoginSecret::clear(&state),
+        ),
         Err(e) => fail(e.status(), e.message),
     }
 }
@@ -454,7 +496,10 @@ async fn overview(
     Query(q): Query<NoticeQuery>,
 ) -> Page {
     // After a first sign-in or a rotation the new key is shown at once.
-    let show_key = matches!(q.notice.as_deref(), Some("welcome" | "rotated"));
+    let show_key = matches!(
+        q.notice.as_deref(),
+        Some("welcome" | "rotated" | "rotated-all")
+    );
     overview_page(&state, &session, show_key, notice_text(q.notice.as_deref())).await
 }
 
@@ -466,30 +511,43 @@ async fn rotate_confirm(session: Session) -> Response {
     html(StatusCode::OK, views::rotate_confirm(&viewer(&session)))
 }
 
-/// Replaces the API key (the old one stops working at once), keeps the new
-/// one sealed in this session and signs every other session out.
+#[derive(Debug, Deserialize)]
+struct RotateForm {
+    /// The "also revoke every extension" box: present when ticked.
+    #[serde(default)]
+    revoke_devices: Option<String>,
+}
+
+/// Replaces the API key (the old one stops working at once), disconnects
+/// every MCP client, signs every other session out and, when asked, revokes
+/// every extension; keeps the new key sealed in this session.
 async fn rotate_key(
     State(state): State<AppState>,
-    CsrfForm(mut session, _): CsrfForm<Empty>,
+    CsrfForm(mut session, form): CsrfForm<RotateForm>,
 ) -> Page {
     let err = |e: ApiError, s: &Session| error_page(e, Some(s));
-    let Some(key) = tenants::rotate_key(&*state.store, &session.tenant.id)
-        .await
-        .map_err(|e| err(e, &session))?
+    let revoke_devices = form.revoke_devices.is_some();
+    let Some(rotated) = tenants::rotate_key(
+        &*state.store,
+        &session.tenant.id,
+        Some(&session.record.id_hash),
+        revoke_devices,
+        state.now(),
+    )
+    .await
+    .map_err(|e| err(e, &session))?
     else {
         return Err(err(ApiError::not_found("No such tenant."), &session));
     };
-    state
-        .store
-        .delete_other_sessions(&session.tenant.id, &session.record.id_hash)
-        .await
-        .map_err(|e| err(e.into(), &session))?;
     session
-        .remember_key(&state, &key)
+        .remember_key(&state, &rotated.api_key)
         .await
         .map_err(|e| err(e, &session))?;
-    tracing::info!(tenant = %session.tenant.id, "API key rotated from the dashboard");
-    Ok(see_other("/?notice=rotated"))
+    Ok(see_other(if revoke_devices {
+        "/?notice=rotated-all"
+    } else {
+        "/?notice=rotated"
+    }))
 }
 
 // --- devices
@@ -535,14 +593,32 @@ struct PairForm {
 
 async fn pair_device(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    net: ClientNet,
     CsrfForm(session, form): CsrfForm<PairForm>,
 ) -> Page {
-    match pairing::pair_with_code(&state, &session.tenant.id, addr.ip(), &form.code).await {
+    match pairing::pair_with_code(&state, &session.tenant.id, &net, &form.code).await {
         Ok(_) => Ok(see_other("/devices?notice=paired")),
         Err(e) if e.status().is_server_error() => Err(error_page(e, Some(&session))),
-        Err(e) => devices_page(&state, &session, e.status(), None, Some(e.message)).await,
+        Err(e) => {
+            let retry_after = e.retry_after_secs;
+            let page = devices_page(&state, &session, e.status(), None, Some(e.message)).await;
+            match retry_after {
+                Some(secs) => page.map(|r| with_retry_after(r, secs)),
+                None => page,
+            }
+        }
     }
+}
+
+/// Revokes every extension of the tenant at once.
+async fn revoke_all_devices(
+    State(state): State<AppState>,
+    CsrfForm(session, _): CsrfForm<Empty>,
+) -> Page {
+    pairing::revoke_all(&state, &session.tenant.id)
+        .await
+        .map_err(|e| error_page(e, Some(&session)))?;
+    Ok(see_other("/devices?notice=revoked-all"))
 }
 
 async fn revoke_device(

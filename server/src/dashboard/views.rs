@@ -281,11 +281,19 @@ pub fn rotate_confirm(viewer: &Viewer) -> String {
             <p>"A new API key replaces the current one. "
                 <strong>"The current key stops working at once"</strong>
                 ": every agent using it gets 401 until you give it the new key. "
-                "Other dashboard sessions are signed out."</p>
-            <form method="post" action="/key/rotate" class="actions">
+                "Every connected MCP client is disconnected (it must be approved again) "
+                "and other dashboard sessions are signed out."</p>
+            <form method="post" action="/key/rotate">
                 {csrf_input(&viewer.csrf)}
-                <button type="submit" class="danger">"Rotate key"</button>
-                <a class="button" href="/">"Cancel"</a>
+                <p>
+                    <input id="revoke-devices" name="revoke_devices" type="checkbox" value="on"/>
+                    " "
+                    <label for="revoke-devices">"Also revoke every paired extension (each must be paired again)"</label>
+                </p>
+                <div class="actions">
+                    <button type="submit" class="danger">"Rotate key"</button>
+                    <a class="button" href="/">"Cancel"</a>
+                </div>
             </form>
         </section>
     };
@@ -332,6 +340,11 @@ pub fn devices(
                 <thead><tr><th>"Name"</th><th>"Paired"</th><th>"Last seen"</th><th>"Selector pack"</th><th><span class="sr">"Actions"</span></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            <p class="hint">"Revoking all extensions ends every extension's token at once; each must be paired again."</p>
+            <form method="post" action="/devices/revoke-all" class="actions">
+                {csrf_input(&viewer.csrf)}
+                <button type="submit" class="danger-outline">"Revoke all extensions"</button>
+            </form>
         }
         .into_any()
     };

@@ -22,10 +22,9 @@ use axum::Router;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::app::tenants::by_key as tenant_for_key;
 use crate::app::AppState;
 use crate::crypto::API_KEY_PREFIX;
-use crate::web::{bearer, API_KEY_HEADER};
+use crate::web::{bearer, ClientNet, API_KEY_HEADER};
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 
@@ -92,13 +91,23 @@ async fn require_credential(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
     let headers = req.headers();
+    let net = ClientNet::of(crate::web::client_ip(
+        peer,
+        headers,
+        &state.settings.trusted_proxies,
+    ));
     let (presented, caller) = if let Some(key) = headers.get(API_KEY_HEADER) {
         let key = key.to_str().unwrap_or("").trim().to_string();
-        (true, api_key_caller(&state, &key).await)
+        (true, api_key_caller(&state, &net, &key).await)
     } else if let Some(token) = bearer(headers).map(str::to_string) {
         if token.starts_with(API_KEY_PREFIX) {
-            (true, api_key_caller(&state, &token).await)
+            (true, api_key_caller(&state, &net, &token).await)
         } else {
             let grant = verify_access_token(&state, &token).await;
             (
@@ -134,11 +143,15 @@ async fn require_credential(
     }
 }
 
+/// The caller of an API key (limited per client network like every other
+/// API-key door).
 async fn api_key_caller(
     state: &AppState,
+    net: &ClientNet,
     key: &str,
 ) -> Result<Option<McpCaller>, crate::error::ApiError> {
-    Ok(tenant_for_key(state, key).await?.map(|tenant| McpCaller {
+    let tenant = crate::app::limits::tenant_by_key(state, net, key).await?;
+    Ok(tenant.map(|tenant| McpCaller {
         tenant,
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
         client_id: None,

@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use serde_json::json;
 use super::{
     check_redirect_uri, no_store, parse_scope, OAuthError, CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX,
 };
+use crate::app::limits::{self, ClientNet, Limit};
 use crate::app::AppState;
 use crate::crypto;
 use crate::store::oauth::OAuthClient;
@@ -42,8 +43,20 @@ fn invalid_metadata(description: impl Into<String>) -> OAuthError {
 
 /// `POST /oauth/register`: 201 with the client's id (and secret, for a
 /// confidential client), or 400 `invalid_redirect_uri` /
-/// `invalid_client_metadata`.
-pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Response, OAuthError> {
+/// `invalid_client_metadata`, or 429 `rate_limited` with `Retry-After` past
+/// the registrations allowed per client network. A client that never
+/// connects is deleted a day later.
+pub async fn register(
+    State(state): State<AppState>,
+    net: ClientNet,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    if let Err(e) = limits::hit(&state, Limit::OAuthRegister, &net).await {
+        return match e.retry_after_secs {
+            Some(secs) => Ok(rate_limited(&e.message, secs)),
+            None => Err(e.into()),
+        };
+    }
     let meta: Metadata = serde_json::from_slice(&body)
         .map_err(|e| invalid_metadata(format!("The body must be client metadata JSON: {e}")))?;
 
@@ -151,4 +164,15 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> Result<Resp
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     no_store(&mut resp);
     Ok(resp)
+}
+
+/// A 429 in the protocol's error shape, with `Retry-After`.
+fn rate_limited(description: &str, retry_after_secs: u64) -> Response {
+    let body = json!({"error": "rate_limited", "error_description": description});
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    no_store(&mut resp);
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }

@@ -2,7 +2,7 @@
 //! and the wrong-code limits.
 
 use crate::common::{assert_error, Db, TestApp};
-use clawpost_server::settings::Settings;
+use clawpost_server::settings::{Rate, RateLimits, Settings};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -208,11 +208,21 @@ both_stores!(pair_checks_key_and_code_shape, |db: Db| async move {
     );
 });
 
-/// Settings with small wrong-code limits.
-fn limits(per_tenant: i64, per_address: i64) -> Settings {
+/// Settings with small wrong-code limits (per tenant, per network).
+fn limits(per_tenant: u32, per_network: u32) -> Settings {
+    let defaults = RateLimits::default();
     Settings {
-        pair_failures_per_tenant: per_tenant,
-        pair_failures_per_address: per_address,
+        limits: RateLimits {
+            wrong_codes_per_tenant: Rate {
+                count: per_tenant,
+                ..defaults.wrong_codes_per_tenant
+            },
+            wrong_codes_per_network: Rate {
+                count: per_network,
+                ..defaults.wrong_codes_per_network
+            },
+            ..defaults
+        },
         ..Settings::default()
     }
 }
@@ -243,12 +253,7 @@ both_stores!(wrong_codes_lock_the_tenant_out, |db: Db| async move {
         .unwrap();
     assert!(retry_after > 0);
     let got = crate::common::into_parts(resp).await;
-    assert_error(
-        &got,
-        StatusCode::TOO_MANY_REQUESTS,
-        "TOO_MANY_ATTEMPTS",
-        None,
-    );
+    assert_error(&got, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", None);
     assert_eq!(app.connect_status(&reg).await.1["status"], "pending");
 
     // Another tenant at the same address is not locked out.
@@ -256,13 +261,14 @@ both_stores!(wrong_codes_lock_the_tenant_out, |db: Db| async move {
     assert_eq!(app.pair(&other_key, code(&reg)).await.0, StatusCode::OK);
 
     // Once the window has passed, the tenant may try again.
-    app.clock
-        .advance(Settings::default().pair_failure_window + std::time::Duration::from_millis(1));
+    app.clock.advance(
+        RateLimits::default().wrong_codes_per_tenant.window + std::time::Duration::from_millis(1),
+    );
     let fresh = app.register().await;
     assert_eq!(app.pair(&app.api_key, code(&fresh)).await.0, StatusCode::OK);
 });
 
-both_stores!(wrong_codes_lock_the_address_out, |db: Db| async move {
+both_stores!(wrong_codes_lock_the_network_out, |db: Db| async move {
     let app = TestApp::spawn_with(db, limits(100, 3)).await;
     let reg = app.register().await;
     for _ in 0..3 {
@@ -275,7 +281,7 @@ both_stores!(wrong_codes_lock_the_address_out, |db: Db| async move {
     assert_error(
         &app.pair(&app.api_key, code(&reg)).await,
         StatusCode::TOO_MANY_REQUESTS,
-        "TOO_MANY_ATTEMPTS",
+        "RATE_LIMITED",
         None,
     );
 });

@@ -9,16 +9,23 @@ use crate::common::{assert_error, Db, TestApp};
 use crate::dashboard_client::{Browser, Page};
 use crate::oidc_provider::{Flaw, Provider, TokenSpec, User};
 use clawpost_server::settings::OidcSettings;
-use clawpost_server::settings::Settings;
+use clawpost_server::settings::{Settings, Signup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const CLIENT_ID: &str = "dashboard-client";
+pub(crate) const CLIENT_ID: &str = "dashboard-client";
 const CLIENT_SECRET: &str = "dashboard-secret";
-const EXTENSION_CLIENT_ID: &str = "extension-client";
+pub(crate) const EXTENSION_CLIENT_ID: &str = "extension-client";
 
-/// A server whose dashboard signs in through a fresh local provider.
+/// A server whose dashboard signs in through a fresh local provider, open
+/// to every verified account (the sign-up policies have tests of their own).
 async fn spawn(db: Db) -> (TestApp, Provider) {
+    spawn_with_signup(db, Signup::Open).await
+}
+
+/// A server whose dashboard signs in through a fresh local provider, with
+/// the sign-up policy `signup`.
+pub(crate) async fn spawn_with_signup(db: Db, signup: Signup) -> (TestApp, Provider) {
     let provider = Provider::start(CLIENT_ID, CLIENT_SECRET).await;
     let settings = Settings {
         oidc: OidcSettings {
@@ -27,6 +34,7 @@ async fn spawn(db: Db) -> (TestApp, Provider) {
             client_secret: Some(clawpost_server::crypto::SecretString::new(CLIENT_SECRET)),
             extension_client_id: Some(EXTENSION_CLIENT_ID.into()),
         },
+        signup,
         ..Settings::default()
     };
     let app = TestApp::spawn_with(db, settings).await;
@@ -63,7 +71,7 @@ async fn approve_at_provider(b: &Browser, provider: &Provider) -> String {
 }
 
 /// Signs in through the provider; returns the callback's answer.
-async fn sign_in_via_provider(b: &Browser, provider: &Provider) -> Page {
+pub(crate) async fn sign_in_via_provider(b: &Browser, provider: &Provider) -> Page {
     let callback = approve_at_provider(b, provider).await;
     b.get(&callback).await
 }
@@ -233,7 +241,7 @@ both_stores!(
 );
 
 /// `POST /v1/connect/google`.
-async fn google_pair(app: &TestApp, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn google_pair(app: &TestApp, body: Value) -> (StatusCode, Value) {
     app.post_json("/v1/connect/google", None, &body).await
 }
 

@@ -300,6 +300,62 @@ both_stores!(outcome_unknown_also_settles_on_pull, |db: Db| async move {
     assert_eq!(app.usage(&app.api_key).await["failed"], 1);
 });
 
+both_stores!(
+    acks_are_bounded_and_name_the_platforms_own_site,
+    |db: Db| async move {
+        let app = TestApp::spawn(db).await;
+        let dev = app.pair_device(&app.api_key).await;
+        let id = app.create_post("bounded").await;
+        app.pull_job(&dev).await;
+        for bad in [
+            "http://x.com/u/status/1",
+            "https://evil.example/x.com/u/status/1",
+            "https://x.com.evil.example/u/status/1",
+            "https://www.linkedin.com/feed/update/urn:li:activity:1/",
+        ] {
+            assert_error(
+                &app.ack(&dev, &id, json!({"status": "succeeded", "postUrl": bad}))
+                    .await,
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                Some("postUrl"),
+            );
+        }
+        assert_error(
+        &app.ack(
+            &dev,
+            &id,
+            json!({"status": "failed", "errorCode": "unknown_error", "error": "e".repeat(1025)}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_REQUEST",
+        Some("error"),
+    );
+        assert_error(
+            &app.ack(
+                &dev,
+                &id,
+                json!({"status": "failed", "details": {"seen": "d".repeat(8 * 1024)}}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            Some("details"),
+        );
+        // Nothing above changed the job; a subdomain of the platform's host is its own site.
+        assert_eq!(app.job(&id, None).await["status"], "processing");
+        let done = app
+            .ack(
+                &dev,
+                &id,
+                json!({"status": "succeeded", "postUrl": "https://mobile.x.com/u/status/1"}),
+            )
+            .await;
+        assert_eq!(done.0, StatusCode::OK, "{}", done.1);
+    }
+);
+
 both_stores!(acks, |db: Db| async move {
     let app = TestApp::spawn(db).await;
     let (holder, other) = two_devices(&app).await;

@@ -99,6 +99,26 @@ async fn put(app: &TestApp, url: &str, content_type: &str, data: Vec<u8>) -> (St
 async fn fetch(app: &TestApp, url: &str) -> (StatusCode, String, Vec<u8>) {
     let resp = app.client.get(url).send().await.expect("request");
     let status = resp.status();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Answers of this server (not of the S3 store a GET may redirect to).
+    let ours = resp.url().as_str().starts_with(&app.base);
+    if ours {
+        assert_eq!(header("x-content-type-options"), "nosniff", "{url}");
+    }
+    if ours && status == StatusCode::OK {
+        // Media never renders as a page of the API's origin.
+        assert!(header("content-disposition").starts_with("inline; filename=\""));
+        assert_eq!(
+            header("content-security-policy"),
+            "default-src 'none'; sandbox"
+        );
+    }
     let ct = resp
         .headers()
         .get("content-type")
@@ -1063,3 +1083,145 @@ both_stores!(s3_store_against_moto, |db: Db| async move {
     let gone = http.get(key).send().await.unwrap().status();
     assert_eq!(gone, StatusCode::NOT_FOUND, "the object is deleted from S3");
 });
+
+both_stores!(
+    the_media_quota_counts_bytes_over_24_hours,
+    |db: Db| async move {
+        let settings = Settings {
+            media_quota_bytes: 10_000,
+            ..Settings::default()
+        };
+        let app = TestApp::spawn_with(db, settings).await;
+        let key = app.api_key.clone();
+        // Declared sizes are checked when the URL is issued.
+        let over = upload_url(&app, &key, json!({"filename": "a.png", "bytes": 10_001})).await;
+        assert_error(&over, StatusCode::FORBIDDEN, "MEDIA_QUOTA_EXCEEDED", None);
+        // 6,000 bytes fit; the next 6,000 do not, whichever way they come.
+        let (s, _) = multipart(&app, &key, "a.png", "image/png", png(6_000), None).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let again = multipart(&app, &key, "b.png", "image/png", png(6_000), None).await;
+        assert_error(&again, StatusCode::FORBIDDEN, "MEDIA_QUOTA_EXCEEDED", None);
+        // Undeclared, the signed PUT is cut off while its bytes arrive.
+        let url = signed(&app, json!({"filename": "c.png"})).await;
+        let put_over = put(
+            &app,
+            url["uploadUrl"].as_str().unwrap(),
+            "image/png",
+            png(6_000),
+        )
+        .await;
+        assert_error(
+            &put_over,
+            StatusCode::FORBIDDEN,
+            "MEDIA_QUOTA_EXCEEDED",
+            None,
+        );
+        // What fits still goes through, on the same URL.
+        let fits = put(
+            &app,
+            url["uploadUrl"].as_str().unwrap(),
+            "image/png",
+            png(3_000),
+        )
+        .await;
+        assert_eq!(fits.0, StatusCode::OK, "{}", fits.1);
+        // Another tenant has its own quota; a day later this one's is free again.
+        let (_, other) = app.new_tenant(1000).await;
+        let (s, _) = multipart(&app, &other, "d.png", "image/png", png(6_000), None).await;
+        assert_eq!(s, StatusCode::CREATED);
+        app.clock.advance_ms(24 * HOUR_MS + 1);
+        let (s, _) = multipart(&app, &key, "e.png", "image/png", png(6_000), None).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+);
+
+both_stores!(
+    a_tenant_runs_at_most_four_uploads_at_once,
+    |db: Db| async move {
+        let app = TestApp::spawn(db).await;
+        let mut held = Vec::new();
+        let mut urls = Vec::new();
+        for i in 0..5 {
+            let url = signed(
+                &app,
+                json!({"filename": format!("{i}.png"), "bytes": 2_000}),
+            )
+            .await;
+            urls.push(url["uploadUrl"].as_str().unwrap().to_string());
+        }
+        // Four uploads that send their first bytes and then wait.
+        for url in &urls[..4] {
+            let (tx, rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+            let mut tx = tx;
+            futures::SinkExt::send(&mut tx, Ok(png(1_000)))
+                .await
+                .unwrap();
+            let body = reqwest::Body::wrap_stream(rx);
+            let req = app
+                .client
+                .put(url)
+                .header("content-type", "image/png")
+                .header("content-length", "2000")
+                .body(body)
+                .send();
+            held.push((tx, tokio::spawn(req)));
+        }
+        // Once the four are receiving bytes (their media is `uploading`, which
+        // happens after each took its slot), a fifth upload is refused.
+        let ids: Vec<String> = urls[..4]
+            .iter()
+            .map(|u| {
+                u.split("/v1/media/objects/")
+                    .nth(1)
+                    .unwrap()
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let mut uploading = 0;
+            for id in &ids {
+                let m = app.state.store.media(id).await.unwrap().unwrap();
+                uploading +=
+                    usize::from(m.status == clawpost_server::store::MediaStatus::Uploading);
+            }
+            if uploading == 4 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the four uploads did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let fifth = put(&app, &urls[4], "image/png", png(2_000)).await;
+        assert_error(&fifth, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", None);
+        assert!(fifth_has_retry_after(&app, &urls[4]).await);
+        // Finishing one frees a slot.
+        let (mut tx, req) = held.pop().unwrap();
+        futures::SinkExt::send(&mut tx, Ok(vec![0u8; 1_000]))
+            .await
+            .unwrap();
+        drop(tx);
+        let done = req.await.unwrap().unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+        let got = put(&app, &urls[4], "image/png", png(2_000)).await;
+        assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    }
+);
+
+/// Whether a refused upload says when to come back.
+async fn fifth_has_retry_after(app: &TestApp, url: &str) -> bool {
+    let resp = app
+        .client
+        .put(url)
+        .header("content-type", "image/png")
+        .body(png(2_000))
+        .send()
+        .await
+        .unwrap();
+    resp.status() == StatusCode::TOO_MANY_REQUESTS && resp.headers().contains_key("retry-after")
+}

@@ -26,3 +26,27 @@ both_stores!(create_pull_ack_poll, |db: Db| async move {
         "public view must not show the text"
     );
 });
+
+both_stores!(no_answer_is_content_sniffed, |db: Db| async move {
+    let app = TestApp::spawn(db).await;
+    for path in [
+        "/healthz",
+        "/openapi.json",
+        "/api-docs",
+        "/v1/jobs/no-such-job",
+        "/no-such-endpoint",
+        "/login",
+        "/mcp",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{path} ({})",
+            resp.status()
+        );
+    }
+});

@@ -32,7 +32,6 @@ use extension_core::rules::{all_rules, check_media_type, rules, MediaItem, RuleV
 use extension_core::{MediaKind, MediaType, Platform, MEDIA_TYPES, SNIFF_LEN};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
 
 use crate::app::AppState;
 use crate::clock::{ms, Millis};
@@ -61,11 +60,36 @@ const SWEEP_BATCH: i64 = 100;
 /// How often the sweeper looks for expired media.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// The span the media quota counts uploaded bytes over.
+pub const QUOTA_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// Uploads one tenant may run at once (per server process).
+pub const MAX_CONCURRENT_UPLOADS: usize = 4;
+
 /// Media storage and the URL signer of a running server.
 #[derive(Debug)]
 pub struct Media {
     storage: MediaStorage,
-    signer: OnceCell<UrlSigner>,
+    signer: UrlSigner,
+    /// Uploads running now, by tenant.
+    uploads: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+/// One running upload of a tenant, counted until dropped.
+pub struct UploadSlot {
+    uploads: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    tenant_id: String,
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = uploads.get_mut(&self.tenant_id) {
+            *n -= 1;
+            if *n == 0 {
+                uploads.remove(&self.tenant_id);
+            }
+        }
+    }
 }
 
 impl Media {
@@ -73,7 +97,11 @@ impl Media {
     pub fn open(settings: &Settings) -> anyhow::Result<Media> {
         Ok(Media {
             storage: MediaStorage::open(settings.media_store_url.as_deref(), &settings.media_dir)?,
-            signer: OnceCell::new(),
+            signer: UrlSigner::new(crate::crypto::derive_raw(
+                settings.secret_key.expose(),
+                "media-url-signing",
+            )),
+            uploads: Default::default(),
         })
     }
 
@@ -81,19 +109,31 @@ impl Media {
         &self.storage
     }
 
-    /// The install's URL signer; its key is created in the database on first use.
-    pub async fn signer(&self, store: &dyn Store, now: Millis) -> Result<&UrlSigner, ApiError> {
-        self.signer
-            .get_or_try_init(|| async {
-                let key = store
-                    .media_signing_key(&signing::generate_key(), now)
-                    .await?;
-                UrlSigner::from_hex(&key).ok_or_else(|| {
-                    tracing::error!("the stored media signing key is not valid hex");
-                    ApiError::internal()
-                })
-            })
-            .await
+    /// Starts an upload of `tenant_id`: `RATE_LIMITED` (429) while it runs
+    /// [`MAX_CONCURRENT_UPLOADS`] already.
+    pub fn start_upload(&self, tenant_id: &str) -> Result<UploadSlot, ApiError> {
+        let mut uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        let running = uploads.entry(tenant_id.to_string()).or_insert(0);
+        if *running >= MAX_CONCURRENT_UPLOADS {
+            return Err(ApiError::new(
+                Code::RateLimited,
+                format!(
+                    "{MAX_CONCURRENT_UPLOADS} uploads of this account are running; wait for one to finish."
+                ),
+            )
+            .with_retry_after(5));
+        }
+        *running += 1;
+        Ok(UploadSlot {
+            uploads: self.uploads.clone(),
+            tenant_id: tenant_id.to_string(),
+        })
+    }
+
+    /// The URL signer, keyed from the server's secret key (never stored in
+    /// the database).
+    pub fn signer(&self) -> &UrlSigner {
+        &self.signer
     }
 }
 
@@ -354,7 +394,7 @@ fn check_size(record: &MediaRecord, media_type: &MediaType, size: u64) -> Result
 
 /// The signed `url` of a media record, readable until it expires.
 pub async fn read_url(state: &AppState, record: &MediaRecord) -> Result<String, ApiError> {
-    let signer = state.media.signer(&*state.store, state.now()).await?;
+    let signer = state.media.signer();
     let sig = signer.sign(&record.object_key, record.expires_at, Grant::Get);
     Ok(format!(
         "{}{OBJECTS_PATH}{}?expires={}&signature={sig}",
@@ -400,6 +440,37 @@ fn new_record(
     }
 }
 
+/// Bytes `tenant_id` may still upload: the media quota less what it
+/// uploaded over the last [`QUOTA_WINDOW`].
+async fn quota_left(state: &AppState, tenant_id: &str) -> Result<u64, ApiError> {
+    let since = state.now() - ms(QUOTA_WINDOW);
+    let used = state
+        .store
+        .media_bytes_since(tenant_id, since)
+        .await?
+        .max(0) as u64;
+    Ok(state.settings.media_quota_bytes.saturating_sub(used))
+}
+
+fn over_quota(state: &AppState) -> ApiError {
+    ApiError::new(
+        Code::MediaQuotaExceeded,
+        format!(
+            "This upload would pass the media quota of {} bytes per 24 hours. Upload it later.",
+            state.settings.media_quota_bytes
+        ),
+    )
+}
+
+/// Refuses with `MEDIA_QUOTA_EXCEEDED` (403) when `more` bytes do not fit
+/// in the tenant's quota.
+async fn check_quota(state: &AppState, tenant_id: &str, more: u64) -> Result<(), ApiError> {
+    if more > quota_left(state, tenant_id).await? {
+        return Err(over_quota(state));
+    }
+    Ok(())
+}
+
 /// `POST /v1/media/upload-url`: validates the request, records the pending
 /// media and signs the upload URL (or has the store presign it).
 pub async fn issue_upload_url(
@@ -414,6 +485,8 @@ pub async fn issue_upload_url(
         platform,
         req.bytes,
     )?;
+    // Against the declared size, or at least one byte when none is declared.
+    check_quota(state, tenant_id, req.bytes.unwrap_or(1)).await?;
     let now = state.now();
     let mut record = new_record(tenant_id, &req.filename, media_type, platform, now);
     record.declared_bytes = req.bytes.map(|b| b as i64);
@@ -426,7 +499,7 @@ pub async fn issue_upload_url(
     {
         Some(url) => url.to_string(),
         None => {
-            let signer = state.media.signer(&*state.store, now).await?;
+            let signer = state.media.signer();
             let grant = Grant::Put {
                 content_type: &record.content_type,
                 bytes: record.declared_bytes,
@@ -482,6 +555,7 @@ pub async fn store_upload(
         .with_field("file"));
     }
     check_sniff(media_type, &data[..data.len().min(SNIFF_LEN)])?;
+    check_quota(state, tenant_id, size).await?;
     let now = state.now();
     let mut record = new_record(tenant_id, filename, media_type, platform, now);
     check_size(&record, media_type, size)?;
@@ -551,7 +625,7 @@ pub async fn check_signature(
     signature: &str,
     grant: Grant<'_>,
 ) -> Result<(), ApiError> {
-    let signer = state.media.signer(&*state.store, state.now()).await?;
+    let signer = state.media.signer();
     if signer.verify(object_key, expires, grant, signature) {
         Ok(())
     } else {
@@ -603,6 +677,13 @@ where
         store: state.store.clone(),
         id: Some(record.id.clone()),
     };
+    let quota = match quota_left(state, &record.tenant_id).await {
+        Ok(q) => q,
+        Err(e) => {
+            claim.release().await;
+            return Err(e);
+        }
+    };
     let storage = state.media.storage();
     let mut writer = match storage.writer(&record.object_key).await {
         Ok(w) => w,
@@ -622,6 +703,9 @@ where
             size += chunk.len() as u64;
             if size > limit {
                 return Err(too_large(limit));
+            }
+            if size > quota {
+                return Err(over_quota(state));
             }
             if head.len() < SNIFF_LEN {
                 let take = (SNIFF_LEN - head.len()).min(chunk.len());

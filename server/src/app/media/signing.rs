@@ -41,6 +41,11 @@ pub fn generate_key() -> String {
 }
 
 impl UrlSigner {
+    /// A signer with this key.
+    pub fn new(key: [u8; 32]) -> UrlSigner {
+        UrlSigner { key: key.to_vec() }
+    }
+
     /// A signer with a hex-encoded key (as stored); None if it is not hex.
     pub fn from_hex(key: &str) -> Option<UrlSigner> {
         let key = hex::decode(key).ok().filter(|k| k.len() >= 16)?;
