@@ -281,8 +281,8 @@ fn text_post_from_a_fresh_tab_succeeds_with_the_toast_link() {
         }
     );
     assert_eq!(d.submit_clicks(), 1);
-    let ack = outcome(&c).ack("job-1", Some("x-2026.12.1")).unwrap();
-    assert_eq!(ack.pack_version.as_deref(), Some("x-2026.12.1"));
+    let ack = outcome(&c).ack("job-1", Some("x-2026.12.2")).unwrap();
+    assert_eq!(ack.pack_version.as_deref(), Some("x-2026.12.2"));
     assert!(ack.error_code.is_none());
 }
 
