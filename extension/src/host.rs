@@ -37,7 +37,7 @@ impl HttpRequest {
         }
     }
 
-    /// Adds the device token.
+    /// Adds a bearer token (the device token, or a pairing poll token).
     pub fn bearer(mut self, token: &str) -> HttpRequest {
         self.bearer = Some(token.to_string());
         self

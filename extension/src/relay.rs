@@ -66,8 +66,17 @@ fn want(url: Option<String>) {
     }
 }
 
+/// The subprotocol the server knows the device token by.
+const WS_PROTOCOL: &str = "clawpost.device";
+
 fn connect(url: String) {
-    let ws = match WebSocket::new(&url) {
+    // `url` is the socket's URL with the device token as its fragment: the
+    // token is offered as a subprotocol (`["clawpost.device", token]`),
+    // since a browser cannot set headers on a handshake and a token never
+    // goes in a URL that is sent.
+    let (address, token) = url.split_once('#').unwrap_or((url.as_str(), ""));
+    let protocols = js_sys::Array::of2(&WS_PROTOCOL.into(), &token.into());
+    let ws = match WebSocket::new_with_str_sequence(address, &protocols) {
         Ok(ws) => ws,
         Err(e) => {
             notify("closed", Some(chrome::message_of(&e)));

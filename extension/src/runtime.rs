@@ -213,12 +213,12 @@ pub async fn poll_pairing<H: Host>(h: &H) -> Result<PairingState, RuntimeError> 
     let url = endpoint(
         &p.server_url,
         &format!(
-            "/v1/connect/status?deviceId={}&pollToken={}",
-            encode_component(&p.device_id),
-            encode_component(&p.poll_token)
+            "/v1/connect/status?deviceId={}",
+            encode_component(&p.device_id)
         ),
     );
-    let resp = h.http(HttpRequest::get(url)).await?;
+    // The poll token goes in the Authorization header, never in the URL.
+    let resp = h.http(HttpRequest::get(url).bearer(&p.poll_token)).await?;
     if matches!(resp.status, 401 | 404) {
         // The server forgot the registration (e.g. a fresh database).
         return Ok(PairingState::Pending(register(h, &s.server_url).await?));

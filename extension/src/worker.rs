@@ -318,10 +318,9 @@ fn ws_url(server: &str, token: &str) -> String {
     } else {
         base.to_string()
     };
-    format!(
-        "{base}/v1/extension/ws?token={}",
-        runtime::encode_component(token)
-    )
+    // The token rides in the fragment of the relay's target, which never
+    // goes on the wire: the relay offers it as a WebSocket subprotocol.
+    format!("{base}/v1/extension/ws#{token}")
 }
 
 /// Makes the offscreen relay keep a socket to `url` (or none). A relay that

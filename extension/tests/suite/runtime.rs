@@ -633,10 +633,9 @@ fn pairing_registers_polls_and_stores_the_token() {
                 return Ok(ok(json!({"deviceId": "d1", "pairingCode": "123456",
                     "pollToken": "cp_poll x", "expiresAt": 9_000_000_000_000_i64})));
             }
-            assert_eq!(
-                req.url,
-                format!("{SERVER}/v1/connect/status?deviceId=d1&pollToken=cp_poll%20x")
-            );
+            // The poll token goes in the Authorization header, never the URL.
+            assert_eq!(req.url, format!("{SERVER}/v1/connect/status?deviceId=d1"));
+            assert_eq!(req.bearer.as_deref(), Some("cp_poll x"));
             *self.1.borrow_mut() += 1;
             Ok(if *self.1.borrow() == 1 {
                 ok(json!({"status": "pending", "expiresAt": 9_000_000_000_000_i64}))

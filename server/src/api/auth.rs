@@ -93,10 +93,17 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Tokens never travel in URLs (logs, proxies and browser history
+        // keep URLs). The WebSocket handshake, which cannot set headers in a
+        // browser, offers its token as a subprotocol instead.
+        if query_param(parts, "token").is_some() {
+            return Err(ApiError::unauthorized(
+                "The device token goes in the Authorization header (Bearer), never in the URL.",
+            ));
+        }
         let token: String = match bearer(&parts.headers) {
             Some(t) => t.to_string(),
-            // Browsers cannot set headers on a WebSocket handshake.
-            None => query_param(parts, "token").ok_or_else(|| {
+            None => ws_protocol_token(&parts.headers).ok_or_else(|| {
                 ApiError::unauthorized("Missing device token (Authorization: Bearer).")
             })?,
         };
@@ -118,6 +125,26 @@ impl FromRequestParts<AppState> for DeviceAuth {
         let tenant_id = device.tenant_id.clone().ok_or_else(invalid)?;
         Ok(DeviceAuth { device, tenant_id })
     }
+}
+
+/// The subprotocol a WebSocket handshake names its device token with:
+/// `Sec-WebSocket-Protocol: clawpost.device, <token>`.
+pub const WS_PROTOCOL: &str = "clawpost.device";
+
+fn ws_protocol_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let offered = headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)?
+        .to_str()
+        .ok()?;
+    let mut parts = offered.split(',').map(str::trim);
+    if !parts.any(|p| p == WS_PROTOCOL) {
+        return None;
+    }
+    offered
+        .split(',')
+        .map(str::trim)
+        .find(|p| p.starts_with(DEVICE_TOKEN_PREFIX))
+        .map(str::to_string)
 }
 
 fn query_param(parts: &Parts, name: &str) -> Option<String> {

@@ -78,7 +78,8 @@ pub async fn register(
 #[serde(rename_all = "camelCase")]
 pub struct StatusQuery {
     pub device_id: String,
-    /// The poll token from register (or send it as `Authorization: Bearer`).
+    /// Refused: the poll token goes in `Authorization: Bearer`, never in the URL.
+    #[param(ignore)]
     pub poll_token: Option<String>,
 }
 
@@ -118,14 +119,16 @@ pub struct StatusView {
 }
 
 /// Poll a registration: `pending`, `expired`, or `paired` with the device
-/// token (handed out once).
+/// token (handed out once). The poll token goes in `Authorization: Bearer`;
+/// one in the query string is refused.
 #[utoipa::path(get, path = "/v1/connect/status", tag = "connect",
     params(StatusQuery),
+    security(("poll_token" = [])),
     responses(
         ServerErrors,
         (status = 200, description = "Pairing state", body = StatusView),
         (status = 400, description = "INVALID_REQUEST: deviceId missing, or a malformed query string (`field` names the parameter)", body = ErrorBody),
-        (status = 401, description = "UNAUTHORIZED: missing or wrong poll token", body = ErrorBody),
+        (status = 401, description = "UNAUTHORIZED: missing or wrong poll token, or a poll token in the URL", body = ErrorBody),
         (status = 404, description = "NOT_FOUND: no such device registration", body = ErrorBody),
     ))]
 pub async fn status(
@@ -133,11 +136,14 @@ pub async fn status(
     headers: HeaderMap,
     QueryParams(q): QueryParams<StatusQuery>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let token = q
-        .poll_token
-        .as_deref()
-        .or_else(|| bearer(&headers))
-        .ok_or_else(|| ApiError::unauthorized("Missing pollToken."))?;
+    if q.poll_token.is_some() {
+        return Err(ApiError::unauthorized(
+            "The poll token goes in the Authorization header (Bearer), never in the URL.",
+        ));
+    }
+    let token = bearer(&headers).ok_or_else(|| {
+        ApiError::unauthorized("Missing poll token: send it as Authorization: Bearer.")
+    })?;
     let (status, expires_at) = pairing::status(&state, &q.device_id, token).await?;
     let (device_token, tenant_id) = match status {
         PairingStatus::Paired {

@@ -33,6 +33,17 @@ impl Modify for Security {
             ),
         );
         components.add_security_scheme(
+            "poll_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A registration's poll token (`Authorization: Bearer`), from `POST /v1/connect/register`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "dashboard_session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "__Host-cp_session",

@@ -1,5 +1,5 @@
-//! The extension's wake-up channel: `GET /v1/extension/ws?token=…`, a
-//! WebSocket that tells a paired extension when one of its tenant's jobs is
+//! The extension's wake-up channel: `GET /v1/extension/ws`, a WebSocket
+//! that tells a paired extension when one of its tenant's jobs is
 //! available, so it pulls at once instead of polling.
 //!
 //! Frames (text, JSON): `{"type":"hello"}` once the server listens for the
@@ -23,9 +23,11 @@ use crate::error::ErrorBody;
 pub const PING_EVERY: Duration = Duration::from_secs(20);
 
 /// Open the wake-up socket. Browsers cannot set headers on a WebSocket
-/// handshake, so the device token goes in `?token=`.
+/// handshake, so the device token is offered as a subprotocol:
+/// `new WebSocket(url, ["clawpost.device", token])`, answered with the
+/// subprotocol `clawpost.device`. A token in the URL is refused.
 #[utoipa::path(get, path = "/v1/extension/ws", tag = "extension",
-    params(("token" = String, Query, description = "The device token")),
+    params(("Sec-WebSocket-Protocol" = String, Header, description = "`clawpost.device, <device token>`")),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "Invalid device token", body = ErrorBody),
@@ -35,7 +37,9 @@ pub async fn ws(
     auth: DeviceAuth,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| serve(socket, state, auth))
+    upgrade
+        .protocols([crate::api::auth::WS_PROTOCOL])
+        .on_upgrade(move |socket| serve(socket, state, auth))
 }
 
 fn frame(kind: &str) -> Message {

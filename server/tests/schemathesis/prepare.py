@@ -56,8 +56,9 @@ def main() -> int:
 
     registered = call(base, "POST", "/v1/connect/register", {"name": "schemathesis"})
     call(base, "POST", "/v1/connect/pair", {"code": registered["pairingCode"]}, key)
-    query = urllib.parse.urlencode({"deviceId": registered["deviceId"], "pollToken": registered["pollToken"]})
-    status = call(base, "GET", f"/v1/connect/status?{query}")
+    query = urllib.parse.urlencode({"deviceId": registered["deviceId"]})
+    poll = {"Authorization": f"Bearer {registered['pollToken']}"}
+    status = call(base, "GET", f"/v1/connect/status?{query}", headers=poll)
     device = {"Authorization": f"Bearer {status['deviceToken']}"}
 
     # Leased jobs first: a pull hands out the oldest queued job.

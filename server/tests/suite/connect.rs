@@ -96,16 +96,25 @@ both_stores!(status_refuses_wrong_poll_tokens, |db: Db| async move {
     let device = reg["deviceId"].as_str().unwrap();
     for token in [other["pollToken"].as_str().unwrap(), "cpp_guess"] {
         assert_error(
-            &app.get(
-                &format!("/v1/connect/status?deviceId={device}&pollToken={token}"),
-                None,
-            )
-            .await,
+            &app.get_bearer(&format!("/v1/connect/status?deviceId={device}"), token)
+                .await,
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
             None,
         );
     }
+    // The right poll token in the URL is refused: tokens never travel in URLs.
+    let own = reg["pollToken"].as_str().unwrap();
+    assert_error(
+        &app.get_bearer(
+            &format!("/v1/connect/status?deviceId={device}&pollToken={own}"),
+            own,
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        None,
+    );
     assert_error(
         &app.get(&format!("/v1/connect/status?deviceId={device}"), None)
             .await,
@@ -114,7 +123,7 @@ both_stores!(status_refuses_wrong_poll_tokens, |db: Db| async move {
         None,
     );
     assert_error(
-        &app.get("/v1/connect/status?deviceId=nope&pollToken=x", None)
+        &app.get_bearer("/v1/connect/status?deviceId=nope", "x")
             .await,
         StatusCode::NOT_FOUND,
         "NOT_FOUND",

@@ -78,11 +78,18 @@ async fn a_job_created_on_one_instance_wakes_a_long_poll_on_another() {
     .await;
     assert_eq!(s, StatusCode::OK);
     let status_url = format!(
-        "{b}/v1/connect/status?deviceId={}&pollToken={}",
-        reg["deviceId"].as_str().unwrap(),
-        reg["pollToken"].as_str().unwrap()
+        "{b}/v1/connect/status?deviceId={}",
+        reg["deviceId"].as_str().unwrap()
     );
-    let (_, st) = into_parts(client.get(status_url).send().await.unwrap()).await;
+    let (_, st) = into_parts(
+        client
+            .get(status_url)
+            .bearer_auth(reg["pollToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let token = st["deviceToken"].as_str().unwrap().to_string();
 
     // The device waits on B; the agent creates the job on A.

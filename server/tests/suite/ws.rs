@@ -1,5 +1,5 @@
-//! The extension's wake-up socket, `GET /v1/extension/ws?token=…`, over a
-//! real WebSocket client.
+//! The extension's wake-up socket, `GET /v1/extension/ws` with the device
+//! token offered as a subprotocol, over a real WebSocket client.
 
 use crate::common::{Db, TestApp};
 use futures::{SinkExt, StreamExt};
@@ -10,12 +10,30 @@ use tokio_tungstenite::tungstenite::{self, Message};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(app: &TestApp, token: &str) -> Result<Socket, tungstenite::Error> {
-    let url = format!(
-        "{}/v1/extension/ws?token={token}",
+fn ws_url(app: &TestApp, query: &str) -> String {
+    format!(
+        "{}/v1/extension/ws{query}",
         app.base.replacen("http://", "ws://", 1)
+    )
+}
+
+/// Opens the socket as the extension does: `new WebSocket(url,
+/// ["clawpost.device", token])`; the server must pick `clawpost.device`.
+async fn open(app: &TestApp, token: &str) -> Result<Socket, tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    let mut req = ws_url(app, "").into_client_request().unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("clawpost.device, {token}").parse().unwrap(),
     );
-    tokio_tungstenite::connect_async(url).await.map(|(s, _)| s)
+    let (socket, resp) = tokio_tungstenite::connect_async(req).await?;
+    assert_eq!(
+        resp.headers()
+            .get("sec-websocket-protocol")
+            .map(|v| v.to_str().unwrap()),
+        Some("clawpost.device")
+    );
+    Ok(socket)
 }
 
 /// The next text frame's `type`.
@@ -84,11 +102,27 @@ both_stores!(
     a_bad_token_is_refused_at_the_handshake,
     |db: Db| async move {
         let app = TestApp::spawn(db).await;
-        for token in ["cp_nope", ""] {
+        for token in ["cp_nope", "x"] {
             match open(&app, token).await {
                 Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
                 other => panic!("expected 401, got {:?}", other.map(|_| ())),
             }
         }
+        // A good token in the URL is refused: tokens never travel in URLs.
+        let dev = app.pair_device(&app.api_key).await;
+        match tokio_tungstenite::connect_async(ws_url(&app, &format!("?token={}", dev.token))).await
+        {
+            Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
+            other => panic!("expected 401, got {:?}", other.map(|_| ())),
+        }
+        // So is one on any other route, even beside a good header.
+        let resp = app
+            .client
+            .get(app.url(&format!("/v1/extension/pull?token={}", dev.token)))
+            .bearer_auth(&dev.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
 );

@@ -194,11 +194,23 @@ impl TestApp {
     /// `GET /v1/connect/status` for a registration returned by [`TestApp::register`].
     pub async fn connect_status(&self, reg: &Value) -> (StatusCode, Value) {
         let path = format!(
-            "/v1/connect/status?deviceId={}&pollToken={}",
-            reg["deviceId"].as_str().unwrap(),
-            reg["pollToken"].as_str().unwrap()
+            "/v1/connect/status?deviceId={}",
+            reg["deviceId"].as_str().unwrap()
         );
-        self.get(&path, None).await
+        self.get_bearer(&path, reg["pollToken"].as_str().unwrap())
+            .await
+    }
+
+    /// `GET path` with `Authorization: Bearer token`.
+    pub async fn get_bearer(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        into_parts(resp).await
     }
 
     /// Registers an extension, pairs it with `key`'s tenant and collects its token.
