@@ -80,6 +80,8 @@ def main() -> int:
 
     values = {
         "CLAWPOST_ST_DEVICE_TOKEN": status["deviceToken"],
+        "CLAWPOST_ST_POLL_TOKEN": registered["pollToken"],
+        "CLAWPOST_ST_DEVICE_ID": registered["deviceId"],
         "CLAWPOST_ST_MEDIA_GET_ID": get_id,
         "CLAWPOST_ST_MEDIA_GET_NAME": get_name,
         "CLAWPOST_ST_MEDIA_GET_EXPIRES": get_expires,
